@@ -1,0 +1,5 @@
+import { InitialSchema1764100000000 } from './1764100000000-InitialSchema.js';
+
+/** Every migration, in order. Listed explicitly (not by glob) so that the same list works from
+ *  ts-jest, ts-node and the compiled dist/. */
+export const migrations = [InitialSchema1764100000000];

@@ -1,0 +1,20 @@
+import { Controller, Get, Param } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiProblems } from '../common/api-problems.js';
+import { UserIdParams } from '../common/dto/user-id.params.dto.js';
+import { BalanceService } from './balance.service.js';
+import { BalanceDto } from './dto/balance.dto.js';
+
+@ApiTags('balance')
+@Controller()
+export class BalanceController {
+  constructor(private readonly balances: BalanceService) {}
+
+  @Get('balance/:user_id')
+  @ApiOperation({ summary: "A user's token balance" })
+  @ApiOkResponse({ type: BalanceDto })
+  @ApiProblems(400, 404, 503)
+  async balance(@Param() { user_id }: UserIdParams): Promise<BalanceDto> {
+    return { user_id, balance: await this.balances.balance(user_id) };
+  }
+}

@@ -1,0 +1,10 @@
+import { ApiProperty } from '@nestjs/swagger';
+
+export class BalanceDto {
+  @ApiProperty({ format: 'uuid' })
+  user_id!: string;
+
+  /** The ledger balance: the sum of the user's ledger amounts. */
+  @ApiProperty({ type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER, example: 1000 })
+  balance!: number;
+}

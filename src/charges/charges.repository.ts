@@ -1,0 +1,86 @@
+import { Injectable } from '@nestjs/common';
+import { Sql, type Statement } from '../database/sql.js';
+
+export type DebitOutcome =
+  | { result: 'debited'; transactionId: string; balance: number }
+  | { result: 'insufficient_balance' }
+  | { result: 'no_account' };
+
+export type CreditOutcome =
+  { result: 'credited'; transactionId: string; balance: number } | { result: 'balance_limit' };
+
+/**
+ * The debit: one statement, atomic on its own. The conditional UPDATE takes the account row lock
+ * and decides (balance >= amount); the ledger entry and the monthly usage rollup are written by
+ * the same statement, from the same decision, or not at all. The CHECK constraint on balance is
+ * the backstop, never the mechanism. Always returns one row, so a refusal can say why.
+ */
+const DEBIT: Statement = {
+  name: 'charges_debit',
+  text: `
+    WITH debited AS (
+      UPDATE accounts SET balance = balance - $2, updated_at = now()
+       WHERE user_id = $1 AND balance >= $2
+      RETURNING user_id, balance
+    ), entry AS (
+      INSERT INTO ledger_entries (user_id, type, amount, balance_after, description)
+      SELECT user_id, 'debit', -$2::bigint, balance, $3 FROM debited
+      RETURNING id, balance_after
+    ), usage AS (
+      INSERT INTO monthly_usage AS u (user_id, month, tokens_consumed, consultations_count)
+      SELECT user_id, date_trunc('month', now() AT TIME ZONE 'UTC')::date, $2, 1 FROM debited
+      ON CONFLICT (user_id, month) DO UPDATE
+        SET tokens_consumed = u.tokens_consumed + excluded.tokens_consumed,
+            consultations_count = u.consultations_count + 1
+    )
+    SELECT entry.id, entry.balance_after,
+           EXISTS (SELECT 1 FROM accounts WHERE user_id = $1) AS account_exists
+      FROM (SELECT 1) AS one LEFT JOIN entry ON true`,
+};
+
+/**
+ * The credit: creates the account on first credit, refuses (no row) a balance past 2^53-1.
+ */
+const CREDIT: Statement = {
+  name: 'charges_credit',
+  text: `
+    WITH credited AS (
+      INSERT INTO accounts AS a (user_id, balance) VALUES ($1, $2)
+      ON CONFLICT (user_id) DO UPDATE
+        SET balance = a.balance + excluded.balance, updated_at = now()
+        WHERE a.balance <= 9007199254740991 - excluded.balance
+      RETURNING user_id, balance
+    )
+    INSERT INTO ledger_entries (user_id, type, amount, balance_after, description)
+    SELECT user_id, 'credit', $2, balance, $3 FROM credited
+    RETURNING id, balance_after`,
+};
+
+interface EntryRow {
+  id: string | null;
+  balance_after: number | null;
+}
+
+@Injectable()
+export class ChargesRepository {
+  constructor(private readonly sql: Sql) {}
+
+  async debit(userId: string, amount: number, description: string): Promise<DebitOutcome> {
+    const row = await this.sql.one<EntryRow & { account_exists: boolean }>(DEBIT, [
+      userId,
+      amount,
+      description,
+    ]);
+    if (row.id !== null && row.balance_after !== null) {
+      return { result: 'debited', transactionId: row.id, balance: row.balance_after };
+    }
+    return { result: row.account_exists ? 'insufficient_balance' : 'no_account' };
+  }
+
+  async credit(userId: string, amount: number, description: string): Promise<CreditOutcome> {
+    const rows = await this.sql.query<EntryRow>(CREDIT, [userId, amount, description]);
+    const row = rows[0];
+    if (row?.id == null || row.balance_after == null) return { result: 'balance_limit' };
+    return { result: 'credited', transactionId: row.id, balance: row.balance_after };
+  }
+}

@@ -1,0 +1,27 @@
+import { applyDecorators } from '@nestjs/common';
+import { ApiExtraModels, ApiResponse, getSchemaPath } from '@nestjs/swagger';
+import { ProblemDto } from './dto/problem.dto.js';
+
+const DESCRIPTIONS: Record<number, string> = {
+  400: 'Invalid input (code VALIDATION_FAILED, with field errors).',
+  402: 'Payment refused: ACCOUNT_NOT_FOUND or INSUFFICIENT_BALANCE. Nothing was written.',
+  404: 'ACCOUNT_NOT_FOUND: no account for this user.',
+  413: 'PAYLOAD_TOO_LARGE: the body is over the limit.',
+  415: 'UNSUPPORTED_MEDIA_TYPE: the body is not JSON.',
+  422: 'BALANCE_LIMIT: the balance would pass 2^53-1. Nothing was written.',
+  503: 'DATABASE_UNAVAILABLE: retry later.',
+};
+
+/** Documents error responses of an operation, each with the problem-details schema. */
+export function ApiProblems(...statuses: number[]): MethodDecorator & ClassDecorator {
+  return applyDecorators(
+    ApiExtraModels(ProblemDto),
+    ...statuses.map((status) =>
+      ApiResponse({
+        status,
+        description: DESCRIPTIONS[status] ?? 'Error.',
+        content: { 'application/problem+json': { schema: { $ref: getSchemaPath(ProblemDto) } } },
+      }),
+    ),
+  );
+}

@@ -1,0 +1,77 @@
+/**
+ * Domain errors. Services throw these; they never throw HTTP exceptions. Each carries a stable
+ * `code` naming the cause; its HTTP status follows from its class (the operation), so the same code
+ * can mean 402 on a debit and 404 on a read. The one mapping to HTTP is in problem-details.ts.
+ */
+export type ErrorCode =
+  | 'VALIDATION_FAILED'
+  | 'ACCOUNT_NOT_FOUND'
+  | 'INSUFFICIENT_BALANCE'
+  | 'BALANCE_LIMIT'
+  | 'DATABASE_UNAVAILABLE';
+
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+export abstract class DomainError extends Error {
+  abstract readonly kind: DomainErrorKind;
+  constructor(
+    readonly code: ErrorCode,
+    readonly detail: string,
+  ) {
+    super(detail);
+    this.name = new.target.name;
+  }
+}
+
+/** The request itself is malformed (400). */
+export class InvalidInputError extends DomainError {
+  readonly kind = 'invalid';
+  constructor(
+    detail: string,
+    readonly fieldErrors: FieldError[] = [],
+  ) {
+    super('VALIDATION_FAILED', detail);
+  }
+}
+
+/** A debit was refused: unknown account or not enough tokens (402). Nothing was written. */
+export class PaymentRefusedError extends DomainError {
+  readonly kind = 'payment_refused';
+  constructor(code: 'ACCOUNT_NOT_FOUND' | 'INSUFFICIENT_BALANCE', detail: string) {
+    super(code, detail);
+  }
+}
+
+/** What a read asked for does not exist (404). */
+export class NotFoundError extends DomainError {
+  readonly kind = 'not_found';
+  constructor(code: 'ACCOUNT_NOT_FOUND', detail: string) {
+    super(code, detail);
+  }
+}
+
+/** Well-formed, but the operation cannot be carried out as asked (422). */
+export class UnprocessableError extends DomainError {
+  readonly kind = 'unprocessable';
+  constructor(code: 'BALANCE_LIMIT', detail: string) {
+    super(code, detail);
+  }
+}
+
+/** A dependency (the database) is unreachable, timed out or shed the request (503). */
+export class UnavailableError extends DomainError {
+  readonly kind = 'unavailable';
+  constructor(code: 'DATABASE_UNAVAILABLE', detail: string) {
+    super(code, detail);
+  }
+}
+
+export type DomainErrorKind =
+  | InvalidInputError['kind']
+  | PaymentRefusedError['kind']
+  | NotFoundError['kind']
+  | UnprocessableError['kind']
+  | UnavailableError['kind'];

@@ -1,0 +1,26 @@
+import { ApiProperty } from '@nestjs/swagger';
+
+export class TransactionDto {
+  @ApiProperty({ format: 'uuid' })
+  id!: string;
+
+  @ApiProperty({ format: 'uuid' })
+  user_id!: string;
+
+  /** Signed: debits negative, credits positive. A user's amounts sum to the balance. */
+  @ApiProperty({ type: 'integer', example: -120 })
+  amount!: number;
+
+  @ApiProperty({ enum: ['debit', 'credit'] })
+  type!: 'debit' | 'credit';
+
+  /** The balance right after this entry. */
+  @ApiProperty({ type: 'integer', minimum: 0, example: 880 })
+  balance_after!: number;
+
+  description!: string;
+
+  /** ISO 8601, UTC. */
+  @ApiProperty({ format: 'date-time' })
+  created_at!: string;
+}

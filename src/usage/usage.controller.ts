@@ -1,0 +1,33 @@
+import { Controller, Get, Param } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiProblems } from '../common/api-problems.js';
+import { UserIdParams } from '../common/dto/user-id.params.dto.js';
+import { MonthlyUsageDto } from './dto/monthly-usage.dto.js';
+import { UsageService } from './usage.service.js';
+
+@ApiTags('usage')
+@Controller()
+export class UsageController {
+  constructor(private readonly usage: UsageService) {}
+
+  @Get('monthly-usage/:user_id')
+  @ApiOperation({
+    summary: "A user's token usage in the current calendar month (UTC)",
+    description:
+      'Debits in [start_date, end_date): start_date is the first instant of the current month ' +
+      'in UTC (inclusive), end_date the first instant of the next month (exclusive). A user ' +
+      'with no charges, or no account, gets 0 and 0.',
+  })
+  @ApiOkResponse({ type: MonthlyUsageDto })
+  @ApiProblems(400, 503)
+  async monthlyUsage(@Param() { user_id }: UserIdParams): Promise<MonthlyUsageDto> {
+    const usage = await this.usage.currentMonth(user_id);
+    return {
+      user_id,
+      tokens_consumed: usage.tokensConsumed,
+      consultations_count: usage.consultationsCount,
+      start_date: usage.start.toISOString(),
+      end_date: usage.end.toISOString(),
+    };
+  }
+}
