@@ -11,7 +11,7 @@ export default tseslint.config(
       '.data/',
       'artifacts/',
       '*.config.js',
-      '*.config.cjs',
+      '**/*.cjs',
     ],
   },
   js.configs.recommended,

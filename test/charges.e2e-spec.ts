@@ -36,7 +36,7 @@ describe('charge-tokens and credit-tokens', () => {
       'SELECT count(*) AS n FROM ledger_entries WHERE user_id = $1',
       [userId],
     );
-    return Number(rows[0]!.n);
+    return Number(rows[0].n);
   }
 
   it('debits the balance and answers with the transaction and the balance after', async () => {

@@ -20,7 +20,7 @@ export function client(app: NestFastifyApplication) {
       method,
       url,
       headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
-      payload: raw ? (body as string | undefined) : JSON.stringify(body),
+      payload: raw ? body : JSON.stringify(body),
     });
     const text = response.body;
     return {
