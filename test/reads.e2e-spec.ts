@@ -35,7 +35,7 @@ describe('balance, transactions and monthly usage', () => {
     kind: 'charge' | 'credit',
     userId: string,
     amount: number,
-    description = kind,
+    description: string = kind,
   ) {
     const answer = await api.post(`/billing/${kind}-tokens`, {
       user_id: userId,
