@@ -57,9 +57,9 @@ describe('OpenAPI document and Swagger UI', () => {
       expect(operation).toBeDefined();
       for (const status of statuses) expect(Object.keys(operation.responses)).toContain(status);
       for (const status of statuses.filter((s) => s !== '200')) {
-        expect(
-          operation.responses[status].content?.['application/problem+json']?.schema.$ref,
-        ).toBe('#/components/schemas/ProblemDto');
+        expect(operation.responses[status].content?.['application/problem+json']?.schema.$ref).toBe(
+          '#/components/schemas/ProblemDto',
+        );
       }
     },
   );
