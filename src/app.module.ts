@@ -3,6 +3,8 @@ import { BalanceModule } from './balance/balance.module.js';
 import { ChargesModule } from './charges/charges.module.js';
 import { APP_CONFIG, type AppConfig } from './config/config.js';
 import { DatabaseModule } from './database/database.module.js';
+import { IdempotencyModule } from './idempotency/idempotency.module.js';
+import { ReservationsModule } from './reservations/reservations.module.js';
 import { TransactionsModule } from './transactions/transactions.module.js';
 import { UsageModule } from './usage/usage.module.js';
 
@@ -18,7 +20,9 @@ export class AppModule {
       imports: [
         DatabaseModule.forRoot(config.database),
         BalanceModule,
+        IdempotencyModule,
         ChargesModule,
+        ReservationsModule,
         TransactionsModule,
         UsageModule,
       ],
