@@ -6,6 +6,7 @@ import { sendAnswer } from '../idempotency/answer.js';
 import {
   ApiIdempotencyKey,
   Idempotent,
+  REPLAY_HEADERS,
   type IdempotentRequest,
 } from '../idempotency/idempotent-request.js';
 import { IdempotencyService } from '../idempotency/idempotency.service.js';
@@ -48,7 +49,7 @@ export class ChargesController {
       'account is unknown or its available balance is below the amount.',
   })
   @ApiIdempotencyKey()
-  @ApiOkResponse({ type: MoneyMovementResultDto })
+  @ApiOkResponse({ type: MoneyMovementResultDto, headers: REPLAY_HEADERS })
   @ApiProblems(400, 402, 409, 413, 415, 422, 503)
   async charge(
     @Body() body: MoneyMovementDto,
@@ -73,7 +74,7 @@ export class ChargesController {
       'credit. Refused with 422 BALANCE_LIMIT if the balance would pass 2^53-1.',
   })
   @ApiIdempotencyKey()
-  @ApiOkResponse({ type: MoneyMovementResultDto })
+  @ApiOkResponse({ type: MoneyMovementResultDto, headers: REPLAY_HEADERS })
   @ApiProblems(400, 409, 413, 415, 422, 503)
   async credit(
     @Body() body: MoneyMovementDto,

@@ -25,12 +25,13 @@ export class PeriodicJob {
   private tick(): void {
     if (this.running !== undefined) return;
     this.running = this.task()
-      .catch((error: unknown) =>
-        this.log.warn(
-          `${this.name} failed: ${error instanceof Error ? error.message : String(error)}`,
-        ),
-      )
-      .finally(() => (this.running = undefined));
+      .catch((error: unknown) => {
+        const message = error instanceof Error ? error.message : String(error);
+        this.log.warn(`${this.name} failed: ${message}`);
+      })
+      .finally(() => {
+        this.running = undefined;
+      });
   }
 
   async stop(): Promise<void> {

@@ -81,3 +81,11 @@ export function ApiIdempotencyKey(): MethodDecorator {
     }),
   );
 }
+
+/** OpenAPI: the header on an answer replayed from an Idempotency-Key. */
+export const REPLAY_HEADERS = {
+  'Idempotent-Replayed': {
+    description: '`true` when this answer is the stored answer of an earlier request with the key.',
+    schema: { type: 'string', enum: ['true'] },
+  },
+};

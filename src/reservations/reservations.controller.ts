@@ -7,6 +7,7 @@ import { sendAnswer } from '../idempotency/answer.js';
 import {
   ApiIdempotencyKey,
   Idempotent,
+  REPLAY_HEADERS,
   type IdempotentRequest,
 } from '../idempotency/idempotent-request.js';
 import { IdempotencyService } from '../idempotency/idempotency.service.js';
@@ -63,7 +64,7 @@ export class ReservationsController {
       '402 when the available balance is too low or the account unknown.',
   })
   @ApiIdempotencyKey()
-  @ApiCreatedResponse({ type: ReservationDto })
+  @ApiCreatedResponse({ type: ReservationDto, headers: REPLAY_HEADERS })
   @ApiProblems(400, 402, 409, 413, 415, 422, 503)
   async hold(
     @Body() body: CreateReservationDto,
@@ -105,7 +106,7 @@ export class ReservationsController {
   })
   @ApiIdempotencyKey()
   @ApiBody({ type: CaptureReservationDto, required: false })
-  @ApiOkResponse({ type: CaptureResultDto })
+  @ApiOkResponse({ type: CaptureResultDto, headers: REPLAY_HEADERS })
   @ApiProblems(400, 402, 404, 409, 413, 415, 422, 503)
   async capture(
     @Param() { id }: ReservationIdParams,
@@ -140,7 +141,7 @@ export class ReservationsController {
       'RESERVATION_EXPIRED once expired.',
   })
   @ApiIdempotencyKey()
-  @ApiOkResponse({ type: ReservationDto })
+  @ApiOkResponse({ type: ReservationDto, headers: REPLAY_HEADERS })
   @ApiProblems(400, 404, 409, 413, 415, 422, 503)
   async release(
     @Param() { id }: ReservationIdParams,

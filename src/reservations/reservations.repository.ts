@@ -202,8 +202,10 @@ export class ReservationsRepository {
     ]);
     if (row.id == null)
       return { result: row.account_exists ? 'insufficient_balance' : 'no_account' };
-    const { account_exists: _, ...reservation } = row;
-    return { result: 'held', reservation: reservation as ReservationRow };
+    const { account_exists: exists, ...reservation } = row;
+    return exists
+      ? { result: 'held', reservation: reservation as ReservationRow }
+      : { result: 'no_account' };
   }
 
   async find(id: string): Promise<ReservationRow | undefined> {
