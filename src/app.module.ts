@@ -1,6 +1,8 @@
 import { type DynamicModule, Module } from '@nestjs/common';
+import { APP_INTERCEPTOR } from '@nestjs/core';
 import { BalanceModule } from './balance/balance.module.js';
 import { ChargesModule } from './charges/charges.module.js';
+import { RequestTimeoutInterceptor } from './common/request-timeout.interceptor.js';
 import { APP_CONFIG, type AppConfig } from './config/config.js';
 import { DatabaseModule } from './database/database.module.js';
 import { IdempotencyModule } from './idempotency/idempotency.module.js';
@@ -26,7 +28,10 @@ export class AppModule {
         TransactionsModule,
         UsageModule,
       ],
-      providers: [{ provide: APP_CONFIG, useValue: config }],
+      providers: [
+        { provide: APP_CONFIG, useValue: config },
+        { provide: APP_INTERCEPTOR, useClass: RequestTimeoutInterceptor },
+      ],
       exports: [APP_CONFIG],
     };
   }

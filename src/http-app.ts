@@ -44,7 +44,13 @@ export async function createApp(
   onDatabaseClientError((error) => databaseLog.warn(`connection error: ${error.message}`));
 
   // JSON only: Fastify would otherwise hand text/plain bodies to the handlers as strings.
-  app.getHttpAdapter().getInstance().removeContentTypeParser(['text/plain']);
+  const fastify = app.getHttpAdapter().getInstance();
+  fastify.removeContentTypeParser(['text/plain']);
+  // An empty JSON body is no body (capture and release take an empty body or {}).
+  const json = fastify.getDefaultJsonParser('error', 'error');
+  app.useBodyParser('application/json', { bodyLimit: config.bodyLimitBytes }, (req, body, done) =>
+    body.length === 0 ? done(null, undefined) : json(req, body.toString('utf8'), done),
+  );
 
   app.setGlobalPrefix(API_PREFIX);
   app.useGlobalPipes(new StrictValidationPipe());

@@ -121,6 +121,21 @@ describe('reservations: hold → capture | release | expiry', () => {
     expect(usage).toMatchObject({ tokens_consumed: 40, consultations_count: 1 });
   });
 
+  it('treats an empty JSON body as no body: capture takes the held amount', async () => {
+    const user = await f.funded(100);
+    const id = await held(user, 15);
+    const answer = await f.api.post(`/billing/reservations/${id}/capture`, '', {
+      'content-type': 'application/json',
+    });
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({ balance: 85 });
+    const charge = await f.api.post('/billing/charge-tokens', '', {
+      'content-type': 'application/json',
+    });
+    expect(charge.status).toBe(400);
+    expect(charge.body).toMatchObject({ code: 'VALIDATION_FAILED' });
+  });
+
   it('captures less than held and releases the rest', async () => {
     const user = await f.funded(100);
     const id = await held(user, 50);
@@ -299,5 +314,6 @@ describe('reservations: hold → capture | release | expiry', () => {
     expect((await hold(user, 1.5)).status).toBe(400);
     expect((await hold(user, 1, { extra: true })).status).toBe(400);
     expect((await hold(user, 1, { ttl_seconds: 86_400 })).status).toBe(201);
+    expect((await hold(user, 1, { description: 'x'.repeat(20_000) })).status).toBe(413);
   });
 });
