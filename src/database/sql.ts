@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type pg from 'pg';
 import { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver.js';
-import { isDatabaseUnavailable, translateDatabaseError } from './database-errors.js';
+import { translateDatabaseError } from './database-errors.js';
 
 /** A named statement: pg prepares it once per connection and reuses the plan. */
 export interface Statement {
@@ -90,8 +90,8 @@ export class Sql implements Queryable {
       await client.query('COMMIT');
       return result;
     } catch (error) {
-      broken = isDatabaseUnavailable(error) || isDatabaseUnavailable((error as Error).cause);
-      if (!broken) await client.query('ROLLBACK').catch(() => (broken = true));
+      // A connection that cannot even roll back is dead: destroy it.
+      await client.query('ROLLBACK').catch(() => (broken = true));
       throw translateDatabaseError(error);
     } finally {
       // A connection that failed is destroyed rather than returned to the pool.
