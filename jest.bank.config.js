@@ -11,4 +11,6 @@ export default {
   globalTeardown: undefined,
   testTimeout: 300_000,
   maxWorkers: 1,
+  // fetch's keep-alive sockets to the stopped services would hold jest open for a while.
+  forceExit: true,
 };

@@ -111,8 +111,10 @@ export class Workload {
       }
       return { status: response.status, body: parsed };
     } catch (error) {
-      const name = error instanceof Error ? error.name : 'error';
-      this.count(name === 'TimeoutError' ? 'client timeout' : 'connection error');
+      // Not `instanceof Error`: fetch's DOMException comes from another realm under jest.
+      const name = (error as { name?: string }).name ?? 'error';
+      const code = (error as { cause?: { code?: string } }).cause?.code ?? name;
+      this.count(name === 'TimeoutError' ? 'client gave up (timeout)' : `network error ${code}`);
       const ms = Date.now() - started;
       if (name !== 'TimeoutError' && ms > this.hangMs) {
         this.stats.violations.push(`${method} ${path} failed after ${ms} ms`);
@@ -178,21 +180,21 @@ export class Workload {
     const roll = random(100);
     // A caller that gives up early now and then: the outcome is unknown until the retry.
     const clientTimeoutMs = random(10) === 0 ? 1 + random(8) : 15_000;
-    if (roll < 12 && this.retryQueue.length > 0) {
+    if (roll < 25 && this.retryQueue.length > 0) {
       await this.perform(this.retryQueue[random(this.retryQueue.length)], 15_000);
       return;
     }
     const userId = this.users[random(this.users.length)];
-    if (roll < 22) return this.readBalance(userId);
-    if (roll < 37) {
+    if (roll < 32) return this.readBalance(userId);
+    if (roll < 45) {
       const body = { user_id: userId, amount: 1 + random(60), description: 'bank credit' };
       return this.perform(this.newOp('credit', userId, '/credit-tokens', body), clientTimeoutMs);
     }
-    if (roll < 57) {
+    if (roll < 62) {
       const body = { user_id: userId, amount: 1 + random(40), description: 'bank charge' };
       return this.perform(this.newOp('charge', userId, '/charge-tokens', body), clientTimeoutMs);
     }
-    if (roll < 77 || this.open.length === 0) {
+    if (roll < 80 || this.open.length === 0) {
       const body = {
         user_id: userId,
         amount: 1 + random(50),
@@ -202,7 +204,7 @@ export class Workload {
       return this.perform(this.newOp('hold', userId, '/reservations', body), clientTimeoutMs);
     }
     const hold = this.open.splice(random(this.open.length), 1)[0];
-    if (roll < 92) {
+    if (roll < 94) {
       const body: Record<string, unknown> = {};
       const shape = random(3);
       if (shape === 1) body.amount = 1 + random(hold.amount);
@@ -229,7 +231,13 @@ export class Workload {
   /** Retries every unknown operation with its key until each has a definite answer. */
   async settle(rounds: number): Promise<number> {
     for (let round = 0; round < rounds && this.retryQueue.length > 0; round += 1) {
-      for (const op of [...this.retryQueue]) await this.perform(op, 15_000);
+      const queue = [...this.retryQueue];
+      const worker = async () => {
+        for (let op = queue.shift(); op !== undefined; op = queue.shift()) {
+          await this.perform(op, 15_000);
+        }
+      };
+      await Promise.all(Array.from({ length: 12 }, worker));
       if (this.retryQueue.length > 0) await sleep(500);
     }
     return this.retryQueue.length;
