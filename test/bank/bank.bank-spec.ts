@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -20,6 +21,19 @@ const CLIENTS = Number(process.env.BANK_CLIENTS ?? 12);
 const USERS = 6;
 const REQUEST_TIMEOUT_MS = 4000;
 const FAULTS = ['kill-service', 'terminate-backends', 'restart-pg-fast', 'restart-pg-immediate'];
+
+/** `npm run ledger:verify` as an operator would run it (the built CLI): its exit code and output. */
+function ledgerVerifyCli(url: string): Promise<{ code: number; output: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['dist/src/cli/ledger-verify.js'],
+      { env: { ...process.env, DATABASE_URL: url } },
+      (error, stdout, stderr) =>
+        resolve({ code: error ? 1 : 0, output: `${stdout}${stderr}`.trim() }),
+    );
+  });
+}
 
 function out(line: string): void {
   process.stdout.write(`${line}\n`);
@@ -116,7 +130,10 @@ it('keeps the bank consistent under process kills, terminated backends and datab
     // Recovery without a restart: both services answer again (restart only a killed one).
     for (const service of services) await service.ready(30_000);
     const unsettled = await work.settle(20);
+    const cli = await ledgerVerifyCli(db.url);
+    out(cli.output);
     const violations = [
+      ...(cli.code === 0 ? [] : [`ledger:verify exited ${cli.code}`]),
       ...work.stats.violations,
       ...services.flatMap((s) => s.crashes),
       ...(await check(admin, work.ops, new Map(users.map((u) => [u, 0])))),
