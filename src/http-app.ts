@@ -2,7 +2,7 @@ import { Logger, type LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { SwaggerModule } from '@nestjs/swagger';
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyReply, FastifyRequest, RawServerDefault } from 'fastify';
 import { AppModule, type RunConfig } from './app.module.js';
 import { PROBLEM_CONTENT_TYPE, toProblem } from './common/problem-details.js';
 import { ProblemDetailsFilter } from './common/problem-details.filter.js';
@@ -47,7 +47,16 @@ export async function createApp(
   onDatabaseClientError((error) => databaseLog.warn(`connection error: ${error.message}`));
 
   // JSON only: Fastify would otherwise hand text/plain bodies to the handlers as strings.
-  app.getHttpAdapter().getInstance().removeContentTypeParser(['text/plain']);
+  const fastify = app.getHttpAdapter().getInstance();
+  fastify.removeContentTypeParser(['text/plain']);
+  // An empty JSON body is no body (capture and release take an empty body or {}).
+  const json = fastify.getDefaultJsonParser('error', 'error');
+  app.useBodyParser<RawServerDefault>(
+    'application/json',
+    { bodyLimit: config.bodyLimitBytes },
+    (req, body, done) =>
+      body.length === 0 ? done(null, undefined) : json(req, body.toString('utf8'), done),
+  );
 
   app.setGlobalPrefix(API_PREFIX);
   app.useGlobalPipes(new StrictValidationPipe());

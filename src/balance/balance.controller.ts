@@ -11,10 +11,13 @@ export class BalanceController {
   constructor(private readonly balances: BalanceService) {}
 
   @Get('balance/:user_id')
-  @ApiOperation({ summary: "A user's token balance" })
+  @ApiOperation({
+    summary: "A user's token balance, the tokens held by unexpired reservations, and the rest",
+  })
   @ApiOkResponse({ type: BalanceDto })
   @ApiProblems(400, 404, 503)
   async balance(@Param() { user_id }: UserIdParams): Promise<BalanceDto> {
-    return { user_id, balance: await this.balances.balance(user_id) };
+    const { balance, reserved } = await this.balances.balance(user_id);
+    return { user_id, balance, reserved, available: balance - reserved };
   }
 }

@@ -4,11 +4,18 @@ import { ProblemDto } from './dto/problem.dto.js';
 
 const DESCRIPTIONS: Record<number, string> = {
   400: 'Invalid input (code VALIDATION_FAILED, with field errors).',
-  402: 'Payment refused: ACCOUNT_NOT_FOUND or INSUFFICIENT_BALANCE. Nothing was written.',
-  404: 'ACCOUNT_NOT_FOUND: no account for this user.',
+  402:
+    'Payment refused: ACCOUNT_NOT_FOUND or INSUFFICIENT_BALANCE (the available balance, ' +
+    'balance minus unexpired holds, is too low). Nothing was written.',
+  404: 'ACCOUNT_NOT_FOUND (no account for this user) or RESERVATION_NOT_FOUND.',
+  409:
+    'RESERVATION_NOT_HELD or RESERVATION_EXPIRED (the reservation has already resolved), or ' +
+    'IDEMPOTENCY_KEY_IN_USE (a request with this key is in flight; see Retry-After).',
   413: 'PAYLOAD_TOO_LARGE: the body is over the limit.',
   415: 'UNSUPPORTED_MEDIA_TYPE: the body is not JSON.',
-  422: 'BALANCE_LIMIT: the balance would pass 2^53-1. Nothing was written.',
+  422:
+    'BALANCE_LIMIT (the balance would pass 2^53-1), CAPTURE_EXCEEDS_HOLD, or ' +
+    'IDEMPOTENCY_KEY_REUSED (the key was used with a different request). Nothing was written.',
   503: 'DATABASE_UNAVAILABLE: retry later.',
 };
 
