@@ -1,21 +1,63 @@
-import { Logger, type LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { SwaggerModule } from '@nestjs/swagger';
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
 import { AppModule, type RunConfig } from './app.module.js';
-import { PROBLEM_CONTENT_TYPE, toProblem } from './common/problem-details.js';
-import { ProblemDetailsFilter } from './common/problem-details.filter.js';
+import { callerOf } from './common/caller.js';
+import { type AppLogger, createLogger, NestLogger } from './common/logger.js';
+import { ProblemDetailsFilter, sendProblem } from './common/problem-details.filter.js';
+import { REQUEST_ID_HEADER, requestId } from './common/request-id.js';
 import { StrictValidationPipe } from './common/validation.pipe.js';
-import { buildOpenApiDocument } from './openapi.js';
 import { onDatabaseClientError } from './database/data-source-options.js';
+import { Metrics } from './metrics/metrics.js';
+import { buildOpenApiDocument } from './openapi.js';
 
 export const API_PREFIX = 'billing';
+
+/** Routes that operators' machinery polls: logged at debug, not info. */
+const QUIET_ROUTES = new Set(['/metrics', '/billing/health/live', '/billing/health/ready']);
 
 export interface CreateAppOptions {
   /** Build the module graph without instantiating providers (no database): for the OpenAPI export. */
   preview?: boolean;
-  logger?: LoggerService | false;
+  /** The JSON logger (default: one at the configured level on stdout); `false`: silent. */
+  logger?: AppLogger | false;
+}
+
+/**
+ * Per request: the id is echoed to the caller; on completion one access-log line (with the
+ * request id, the client name and the duration, never a header) and the metrics observation.
+ */
+function instrument(fastify: FastifyInstance, metrics: Metrics): void {
+  fastify.addHook('onRequest', (request, reply, done) => {
+    void reply.header(REQUEST_ID_HEADER, request.id);
+    done();
+  });
+  fastify.addHook('onResponse', (request, reply, done) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.observe(request, reply, route);
+    const line = {
+      method: request.method,
+      url: request.url,
+      status: reply.statusCode,
+      ms: Math.round(reply.elapsedTime * 10) / 10,
+      client: callerOf(request).name,
+    };
+    if (QUIET_ROUTES.has(route)) request.log.debug(line, 'request completed');
+    else request.log.info(line, 'request completed');
+    done();
+  });
+  // Prometheus convention: at the root, outside /billing and outside the OpenAPI document.
+  fastify.get('/metrics', async (_request, reply) => {
+    const text = await metrics.render();
+    return reply.header('content-type', metrics.contentType).send(text);
+  });
 }
 
 /**
@@ -25,26 +67,41 @@ export async function createApp(
   config: RunConfig,
   options: CreateAppOptions = {},
 ): Promise<NestFastifyApplication> {
+  const logger =
+    options.logger === false
+      ? createLogger('silent')
+      : (options.logger ?? createLogger(config.logLevel));
   const adapter = new FastifyAdapter({
+    loggerInstance: logger,
+    // Fastify's two lines per request are replaced by one access line (see instrument()).
+    logController: new LogController({
+      disableRequestLogging: true,
+      requestIdLogLabel: 'request_id',
+    }),
+    requestIdHeader: false,
+    genReqId: requestId,
+    requestTimeout: config.requestTimeoutMs,
     bodyLimit: config.bodyLimitBytes,
     routerOptions: { maxParamLength: 100 },
     // Router errors (a malformed % escape, an over-long parameter) bypass Nest's filters.
     frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
-      const body = toProblem(error, request.url);
-      void reply.status(body.status).header('content-type', PROBLEM_CONTENT_TYPE).send(body);
+      void reply.header(REQUEST_ID_HEADER, request.id);
+      sendProblem(error, request, reply);
     },
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
     preview: options.preview ?? false,
     abortOnError: false,
-    logger: options.logger ?? new Logger(),
+    logger: new NestLogger(logger),
   });
 
-  const databaseLog = new Logger('Database');
+  const databaseLog = logger.child({ context: 'Database' });
   onDatabaseClientError((error) => databaseLog.warn(`connection error: ${error.message}`));
 
+  const fastify = app.getHttpAdapter().getInstance();
   // JSON only: Fastify would otherwise hand text/plain bodies to the handlers as strings.
-  app.getHttpAdapter().getInstance().removeContentTypeParser(['text/plain']);
+  fastify.removeContentTypeParser(['text/plain']);
+  if (!options.preview) instrument(fastify, app.get(Metrics));
 
   app.setGlobalPrefix(API_PREFIX);
   app.useGlobalPipes(new StrictValidationPipe());

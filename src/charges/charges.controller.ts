@@ -1,6 +1,7 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiProblems } from '../common/api-problems.js';
+import { RequiresScope } from '../common/auth/access.js';
 import { ChargesService } from './charges.service.js';
 import { MoneyMovementDto, MoneyMovementResultDto } from './dto/money-movement.dto.js';
 
@@ -14,6 +15,7 @@ export class ChargesController {
   constructor(private readonly charges: ChargesService) {}
 
   @Post('charge-tokens')
+  @RequiresScope('charge')
   @HttpCode(200)
   @ApiOperation({
     summary: 'Debit tokens from a user (internal)',
@@ -28,6 +30,7 @@ export class ChargesController {
   }
 
   @Post('credit-tokens')
+  @RequiresScope('credit')
   @HttpCode(200)
   @ApiOperation({
     summary: 'Credit tokens to a user (internal: top-up, grant, adjustment)',

@@ -1,6 +1,13 @@
-import { HttpException, Logger } from '@nestjs/common';
+import { HttpException } from '@nestjs/common';
 import { isDatabaseUnavailable } from '../database/database-errors.js';
-import { DomainError, type DomainErrorKind, type FieldError, InvalidInputError } from './errors.js';
+import {
+  DomainError,
+  type DomainErrorKind,
+  type FieldError,
+  InvalidInputError,
+  RateLimitedError,
+  UnauthenticatedError,
+} from './errors.js';
 
 /** RFC 9457 problem details, the body of every error response. */
 export interface Problem {
@@ -21,6 +28,10 @@ const TITLES: Record<string, string> = {
   INSUFFICIENT_BALANCE: 'Insufficient balance',
   BALANCE_LIMIT: 'Balance limit exceeded',
   DATABASE_UNAVAILABLE: 'Database unavailable',
+  SHUTTING_DOWN: 'Shutting down',
+  UNAUTHENTICATED: 'Authentication required',
+  FORBIDDEN: 'Forbidden',
+  RATE_LIMITED: 'Too many requests',
   NOT_FOUND: 'Not found',
   METHOD_NOT_ALLOWED: 'Method not allowed',
   PAYLOAD_TOO_LARGE: 'Payload too large',
@@ -36,10 +47,16 @@ function statusOf(kind: DomainErrorKind): number {
       return 400;
     case 'payment_refused':
       return 402;
+    case 'unauthenticated':
+      return 401;
+    case 'forbidden':
+      return 403;
     case 'not_found':
       return 404;
     case 'unprocessable':
       return 422;
+    case 'rate_limited':
+      return 429;
     case 'unavailable':
       return 503;
     default: {
@@ -106,11 +123,24 @@ function frameworkDetail(error: unknown, status: number): string {
   return 'The request could not be served.';
 }
 
-const logger = new Logger('Errors');
+/** Response headers some problems carry: the challenge of a 401, the wait of a 429. */
+export function problemHeaders(error: unknown): Record<string, string> | undefined {
+  if (error instanceof UnauthenticatedError) {
+    return {
+      'www-authenticate': error.invalidToken
+        ? 'Bearer realm="billing-service", error="invalid_token"'
+        : 'Bearer realm="billing-service"',
+    };
+  }
+  if (error instanceof RateLimitedError) {
+    return { 'retry-after': String(error.retryAfterSeconds) };
+  }
+  return undefined;
+}
 
 /**
- * The one mapping from anything thrown to a problem. Unexpected errors become a bare 500 (logged
- * with their stack here; never in the response).
+ * The one mapping from anything thrown to a problem. Unexpected errors become a bare 500 (the
+ * caller logs them, with the request's id; never in the response).
  */
 export function toProblem(error: unknown, instance: string | undefined): Problem {
   if (error instanceof DomainError) {
@@ -129,6 +159,5 @@ export function toProblem(error: unknown, instance: string | undefined): Problem
   if (status !== undefined && status < 500) {
     return problem(status, codeForStatus(status), frameworkDetail(error, status), instance);
   }
-  logger.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
   return problem(500, 'INTERNAL_ERROR', 'An unexpected error occurred.', instance);
 }
