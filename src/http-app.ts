@@ -79,6 +79,9 @@ export async function createApp(
       requestIdLogLabel: 'request_id',
     }),
     requestIdHeader: false,
+    // While closing, a request that still arrives on an open keep-alive connection is served
+    // (with Connection: close) rather than answered 503: the drain refuses nothing it can serve.
+    return503OnClosing: false,
     genReqId: requestId,
     requestTimeout: config.requestTimeoutMs,
     bodyLimit: config.bodyLimitBytes,
