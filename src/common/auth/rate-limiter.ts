@@ -35,6 +35,7 @@ export class RateLimiter {
       bucket.tokens -= 1;
       return 0;
     }
-    return Math.ceil((1 - bucket.tokens) / perMs);
+    // (the epsilon keeps float error from adding a millisecond)
+    return Math.max(1, Math.ceil((1 - bucket.tokens) / perMs - 1e-6));
   }
 }
