@@ -15,6 +15,7 @@ import { ProblemDetailsFilter, sendProblem } from './common/problem-details.filt
 import { REQUEST_ID_HEADER, requestId } from './common/request-id.js';
 import { StrictValidationPipe } from './common/validation.pipe.js';
 import { onDatabaseClientError } from './database/data-source-options.js';
+import { Lifecycle } from './health/lifecycle.js';
 import { Metrics } from './metrics/metrics.js';
 import { buildOpenApiDocument } from './openapi.js';
 
@@ -31,13 +32,16 @@ export interface CreateAppOptions {
 }
 
 /**
- * Per request: the id is echoed to the caller; on completion one access-log line (with the
+ * Per request: the id is echoed to the caller (and the connection closed when draining); on completion one access-log line (with the
  * request id, the client name and the duration, never a header) and the metrics observation.
  */
-function instrument(fastify: FastifyInstance, metrics: Metrics): void {
-  fastify.addHook('onRequest', (request, reply, done) => {
+function instrument(fastify: FastifyInstance, metrics: Metrics, lifecycle: Lifecycle): void {
+  fastify.addHook('onSend', (request, reply, payload, done) => {
     void reply.header(REQUEST_ID_HEADER, request.id);
-    done();
+    // Once draining, keep-alive connections are closed after each response: clients reconnect
+    // (to replicas still in the endpoints), and the server's close need not wait for idle sockets.
+    if (lifecycle.draining) void reply.header('connection', 'close');
+    done(null, payload);
   });
   fastify.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
@@ -87,6 +91,7 @@ export async function createApp(
     bodyLimit: config.bodyLimitBytes,
     routerOptions: { maxParamLength: 100 },
     // Router errors (a malformed % escape, an over-long parameter) bypass Nest's filters.
+    // (They skip the onSend hook too: hence the request id here.)
     frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
       void reply.header(REQUEST_ID_HEADER, request.id);
       sendProblem(error, request, reply);
@@ -104,7 +109,7 @@ export async function createApp(
   const fastify = app.getHttpAdapter().getInstance();
   // JSON only: Fastify would otherwise hand text/plain bodies to the handlers as strings.
   fastify.removeContentTypeParser(['text/plain']);
-  if (!options.preview) instrument(fastify, app.get(Metrics));
+  if (!options.preview) instrument(fastify, app.get(Metrics), app.get(Lifecycle));
 
   app.setGlobalPrefix(API_PREFIX);
   app.useGlobalPipes(new StrictValidationPipe());
