@@ -201,6 +201,22 @@ describe('the database going away', () => {
     expect(await charge()).toMatchObject({ status: 200, body: { balance: 98 } });
   });
 
+  it('gives up on a row lock held elsewhere after lock_timeout: 503, nothing written', async () => {
+    const holder = await db.pool.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT 1 FROM accounts WHERE user_id = $1 FOR UPDATE', [user]);
+      const stuck = await timed(charge());
+      expect(stuck.answer.status).toBe(503);
+      expect(stuck.answer.body).toMatchObject({ code: 'DATABASE_UNAVAILABLE' });
+      expect(stuck.ms).toBeLessThan(2000);
+    } finally {
+      await holder.query('ROLLBACK');
+      holder.release();
+    }
+    expect((await api.get(`/billing/balance/${user}`)).body).toMatchObject({ balance: 98 });
+  });
+
   it('does not hang when the database stops answering: 503 within the timeouts', async () => {
     await eventuallyReady();
     proxy.blackhole();
