@@ -87,7 +87,7 @@ export async function createApp(
     // (with Connection: close) rather than answered 503: the drain refuses nothing it can serve.
     return503OnClosing: false,
     genReqId: requestId,
-    requestTimeout: config.requestTimeoutMs,
+    requestTimeout: config.requestReceiveTimeoutMs,
     bodyLimit: config.bodyLimitBytes,
     routerOptions: { maxParamLength: 100 },
     // Router errors (a malformed % escape, an over-long parameter) bypass Nest's filters.

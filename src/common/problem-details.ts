@@ -5,7 +5,6 @@ import {
   type DomainErrorKind,
   type FieldError,
   InvalidInputError,
-  RateLimitedError,
   UnauthenticatedError,
 } from './errors.js';
 
@@ -132,8 +131,10 @@ export function problemHeaders(error: unknown): Record<string, string> | undefin
         : 'Bearer realm="billing-service"',
     };
   }
-  if (error instanceof RateLimitedError) {
-    return { 'retry-after': String(error.retryAfterSeconds) };
+  // Any domain error that knows when to come back (RATE_LIMITED, and others that may).
+  const retryAfter = (error as { retryAfterSeconds?: unknown } | null)?.retryAfterSeconds;
+  if (error instanceof DomainError && typeof retryAfter === 'number') {
+    return { 'retry-after': String(retryAfter) };
   }
   return undefined;
 }

@@ -28,8 +28,8 @@ export interface AppConfig {
   logLevel: LogLevel;
   /** Request bodies larger than this are refused with 413. */
   bodyLimitBytes: number;
-  /** Time allowed to receive a whole request (slow clients are cut off with 408). */
-  requestTimeoutMs: number;
+  /** Time allowed to receive a whole request, headers and body (slow clients get 408). */
+  requestReceiveTimeoutMs: number;
   auth: {
     mode: AuthMode;
     clients: ClientCredential[];
@@ -197,7 +197,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       'info',
     ),
     bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 16 * 1024, 1024, 1024 * 1024),
-    requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', 10_000, 1000, 120_000),
+    requestReceiveTimeoutMs: integer(env, 'REQUEST_RECEIVE_TIMEOUT_MS', 10_000, 1000, 120_000),
     auth: auth(env, nodeEnv),
     rateLimits: rateLimits(env),
     health: {
