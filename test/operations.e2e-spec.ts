@@ -111,7 +111,8 @@ describe('operations: health, metrics, request ids', () => {
   });
 
   it('generates a request id when none (or an unacceptable one) is given, also on errors', async () => {
-    for (const headers of [{}, { 'x-request-id': 'has spaces\tand "quotes"' }]) {
+    const variants: Record<string, string>[] = [{}, { 'x-request-id': 'has spaces\tand "quotes"' }];
+    for (const headers of variants) {
       const answer = await api.get('/billing/balance/not-a-uuid', headers);
       expect(answer.status).toBe(400);
       const id = answer.headers['x-request-id'] as string;
@@ -139,7 +140,6 @@ describe('the database going away', () => {
   let app: NestFastifyApplication;
   let api: Client;
   const user = randomUUID();
-  const outageLog = capturedLog();
 
   beforeAll(async () => {
     db = await createTestDatabase();
@@ -150,7 +150,6 @@ describe('the database going away', () => {
     app = await startTestApp(viaProxy.toString(), {
       database: { connectTimeoutMs: 1000, statementTimeoutMs: 1000, lockTimeoutMs: 500 },
       env: { HEALTH_READY_TIMEOUT_MS: '500' },
-      logger: outageLog.logger,
     });
     api = client(app);
     await db.pool.query('INSERT INTO accounts (user_id, balance) VALUES ($1, 100)', [user]);

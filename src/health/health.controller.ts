@@ -15,7 +15,7 @@ export class HealthController {
 
   @Get('live')
   @ApiOperation({ summary: 'Liveness: the process is up (no dependency is checked)' })
-  @ApiOkResponse({ type: HealthDto })
+  @ApiOkResponse({ type: HealthDto, description: 'The process is up.' })
   live(): HealthDto {
     return OK;
   }
@@ -24,7 +24,7 @@ export class HealthController {
   @ApiOperation({
     summary: 'Readiness: the database answers in time and the service is not shutting down',
   })
-  @ApiOkResponse({ type: HealthDto })
+  @ApiOkResponse({ type: HealthDto, description: 'Ready for traffic.' })
   @ApiProblem(503, 'DATABASE_UNAVAILABLE or SHUTTING_DOWN: send no traffic here for now.')
   async ready(): Promise<HealthDto> {
     await this.health.ready();
