@@ -99,6 +99,9 @@ export async function createApp(
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
     preview: options.preview ?? false,
+    // Nest's own parsers would add application/x-www-form-urlencoded; Fastify's JSON parser is
+    // the only one wanted.
+    bodyParser: false,
     abortOnError: false,
     logger: new NestLogger(logger),
   });

@@ -1,0 +1,64 @@
+import { describe, expect, it } from '@jest/globals';
+import { ConfigError, loadConfig } from './config.js';
+
+describe('loadConfig', () => {
+  it('gives development defaults for an empty environment', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      nodeEnv: 'development',
+      host: '127.0.0.1',
+      port: 3000,
+      bodyLimitBytes: 16384,
+      database: { url: undefined, migrateOnStart: false, poolSize: 20 },
+    });
+  });
+
+  it('reads every documented variable', () => {
+    const config = loadConfig({
+      NODE_ENV: 'production',
+      HOST: '0.0.0.0',
+      PORT: '8080',
+      DATABASE_URL: 'postgres://u:p@db:5432/billing',
+      MIGRATE_ON_START: 'true',
+      DB_POOL_SIZE: '50',
+      BODY_LIMIT_BYTES: '4096',
+      LOG_LEVEL: 'warn',
+    });
+    expect(config).toMatchObject({
+      nodeEnv: 'production',
+      host: '0.0.0.0',
+      port: 8080,
+      logLevel: 'warn',
+      bodyLimitBytes: 4096,
+      database: { url: 'postgres://u:p@db:5432/billing', migrateOnStart: true, poolSize: 50 },
+    });
+  });
+
+  it.each([
+    ['PORT', 'eighty'],
+    ['PORT', '70000'],
+    ['DB_POOL_SIZE', '0'],
+    ['MIGRATE_ON_START', 'yes'],
+    ['NODE_ENV', 'staging'],
+    ['LOG_LEVEL', 'loud'],
+    ['DATABASE_URL', 'mysql://db/billing'],
+  ])('stops on a bad %s (%s) with a message naming the variable', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ [name]: value })).toThrow(name);
+  });
+
+  it('refuses production without DATABASE_URL', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/DATABASE_URL is required/);
+  });
+
+  it('never repeats a malformed DATABASE_URL, which may hold a password', () => {
+    let message = '';
+    try {
+      loadConfig({ DATABASE_URL: 'not a url with s3cret' });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toContain('DATABASE_URL');
+    expect(message).not.toContain('s3cret');
+  });
+});
