@@ -13,6 +13,9 @@ function warnAboutAuth(config: AppConfig, log: AppLogger): void {
       'no clients configured (BILLING_CLIENTS): every caller is anonymous and may call every ' +
         'operation; keep HOST on 127.0.0.1 and configure clients before exposing the service',
     );
+    if (!['127.0.0.1', 'localhost', '::1'].includes(config.host)) {
+      log.warn(`HOST=${config.host} exposes this unauthenticated service beyond this machine`);
+    }
   } else if (config.auth.mode === 'off') {
     log.warn('authentication is switched off (BILLING_AUTH=off): every caller is anonymous');
   } else {
