@@ -50,11 +50,7 @@ async function bootstrap(logger: AppLogger): Promise<void> {
 
   let stopping = false;
   const stop = (signal: string): void => {
-    if (stopping) {
-      // A second signal (Ctrl-C twice in development): give up waiting.
-      log.warn(`${signal} received again: exiting without waiting`);
-      process.exit(1);
-    }
+    if (stopping) return;
     stopping = true;
     void shutDown(app, config.shutdown, log, embedded, signal).then((code) => process.exit(code));
   };
