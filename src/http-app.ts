@@ -1,21 +1,68 @@
-import { Logger, type LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { SwaggerModule } from '@nestjs/swagger';
-import type { FastifyError, FastifyReply, FastifyRequest, RawServerDefault } from 'fastify';
+import {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+  type RawServerDefault,
+} from 'fastify';
 import { AppModule, type RunConfig } from './app.module.js';
-import { PROBLEM_CONTENT_TYPE, toProblem } from './common/problem-details.js';
-import { ProblemDetailsFilter } from './common/problem-details.filter.js';
+import { callerOf } from './common/caller.js';
+import { type AppLogger, createLogger, NestLogger } from './common/logger.js';
+import { ProblemDetailsFilter, sendProblem } from './common/problem-details.filter.js';
+import { REQUEST_ID_HEADER, requestId } from './common/request-id.js';
 import { StrictValidationPipe } from './common/validation.pipe.js';
-import { buildOpenApiDocument } from './openapi.js';
 import { onDatabaseClientError } from './database/data-source-options.js';
+import { Lifecycle } from './health/lifecycle.js';
+import { Metrics } from './metrics/metrics.js';
+import { buildOpenApiDocument } from './openapi.js';
 
 export const API_PREFIX = 'billing';
+
+/** Routes that operators' machinery polls: logged at debug, not info. */
+const QUIET_ROUTES = new Set(['/metrics', '/billing/health/live', '/billing/health/ready']);
 
 export interface CreateAppOptions {
   /** Build the module graph without instantiating providers (no database): for the OpenAPI export. */
   preview?: boolean;
-  logger?: LoggerService | false;
+  /** The JSON logger (default: one at the configured level on stdout); `false`: silent. */
+  logger?: AppLogger | false;
+}
+
+/**
+ * Per request: the id is echoed to the caller (and the connection closed when draining); on completion one access-log line (with the
+ * request id, the client name and the duration, never a header) and the metrics observation.
+ */
+function instrument(fastify: FastifyInstance, metrics: Metrics, lifecycle: Lifecycle): void {
+  fastify.addHook('onSend', (request, reply, payload, done) => {
+    void reply.header(REQUEST_ID_HEADER, request.id);
+    // Once draining, keep-alive connections are closed after each response: clients reconnect
+    // (to replicas still in the endpoints), and the server's close need not wait for idle sockets.
+    if (lifecycle.draining) void reply.header('connection', 'close');
+    done(null, payload);
+  });
+  fastify.addHook('onResponse', (request, reply, done) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.observe(request, reply, route);
+    const line = {
+      method: request.method,
+      url: request.url,
+      status: reply.statusCode,
+      ms: Math.round(reply.elapsedTime * 10) / 10,
+      client: callerOf(request).name,
+    };
+    if (QUIET_ROUTES.has(route)) request.log.debug(line, 'request completed');
+    else request.log.info(line, 'request completed');
+    done();
+  });
+  // Prometheus convention: at the root, outside /billing and outside the OpenAPI document.
+  fastify.get('/metrics', async (_request, reply) => {
+    const text = await metrics.render();
+    return reply.header('content-type', metrics.contentType).send(text);
+  });
 }
 
 /**
@@ -25,13 +72,30 @@ export async function createApp(
   config: RunConfig,
   options: CreateAppOptions = {},
 ): Promise<NestFastifyApplication> {
+  const logger =
+    options.logger === false
+      ? createLogger('silent')
+      : (options.logger ?? createLogger(config.logLevel));
   const adapter = new FastifyAdapter({
+    loggerInstance: logger,
+    // Fastify's two lines per request are replaced by one access line (see instrument()).
+    logController: new LogController({
+      disableRequestLogging: true,
+      requestIdLogLabel: 'request_id',
+    }),
+    requestIdHeader: false,
+    // While closing, a request that still arrives on an open keep-alive connection is served
+    // (with Connection: close) rather than answered 503: the drain refuses nothing it can serve.
+    return503OnClosing: false,
+    genReqId: requestId,
+    requestTimeout: config.requestReceiveTimeoutMs,
     bodyLimit: config.bodyLimitBytes,
     routerOptions: { maxParamLength: 100 },
     // Router errors (a malformed % escape, an over-long parameter) bypass Nest's filters.
+    // (They skip the onSend hook too: hence the request id here.)
     frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
-      const body = toProblem(error, request.url);
-      void reply.status(body.status).header('content-type', PROBLEM_CONTENT_TYPE).send(body);
+      void reply.header(REQUEST_ID_HEADER, request.id);
+      sendProblem(error, request, reply);
     },
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
@@ -40,14 +104,14 @@ export async function createApp(
     // the only one wanted.
     bodyParser: false,
     abortOnError: false,
-    logger: options.logger ?? new Logger(),
+    logger: new NestLogger(logger),
   });
 
-  const databaseLog = new Logger('Database');
+  const databaseLog = logger.child({ context: 'Database' });
   onDatabaseClientError((error) => databaseLog.warn(`connection error: ${error.message}`));
 
-  // JSON only: Fastify would otherwise hand text/plain bodies to the handlers as strings.
   const fastify = app.getHttpAdapter().getInstance();
+  // JSON only: Fastify would otherwise hand text/plain bodies to the handlers as strings.
   fastify.removeContentTypeParser(['text/plain']);
   // An empty JSON body is no body (capture and release take an empty body or {}).
   const json = fastify.getDefaultJsonParser('error', 'error');
@@ -57,6 +121,7 @@ export async function createApp(
     (req, body, done) =>
       body.length === 0 ? done(null, undefined) : json(req, body.toString('utf8'), done),
   );
+  if (!options.preview) instrument(fastify, app.get(Metrics), app.get(Lifecycle));
 
   app.setGlobalPrefix(API_PREFIX);
   app.useGlobalPipes(new StrictValidationPipe());

@@ -1,6 +1,7 @@
 import { Controller, Get, Param } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiProblems } from '../common/api-problems.js';
+import { RequiresScope } from '../common/auth/access.js';
 import { UserIdParams } from '../common/dto/user-id.params.dto.js';
 import { BalanceService } from './balance.service.js';
 import { BalanceDto } from './dto/balance.dto.js';
@@ -11,6 +12,7 @@ export class BalanceController {
   constructor(private readonly balances: BalanceService) {}
 
   @Get('balance/:user_id')
+  @RequiresScope('read')
   @ApiOperation({
     summary: "A user's token balance, the tokens held by unexpired reservations, and the rest",
   })

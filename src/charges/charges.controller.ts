@@ -11,6 +11,7 @@ import {
 } from '../idempotency/idempotent-request.js';
 import { IdempotencyService } from '../idempotency/idempotency.service.js';
 import { ChargesService, type MoneyMovement, type MoneyMovementResult } from './charges.service.js';
+import { RequiresScope } from '../common/auth/access.js';
 import { MoneyMovementDto, MoneyMovementResultDto } from './dto/money-movement.dto.js';
 
 function toResult(result: MoneyMovementResult) {
@@ -41,6 +42,7 @@ export class ChargesController {
   ) {}
 
   @Post('charge-tokens')
+  @RequiresScope('charge')
   @ApiOperation({
     summary: 'Debit tokens from a user (internal)',
     description:
@@ -67,6 +69,7 @@ export class ChargesController {
   }
 
   @Post('credit-tokens')
+  @RequiresScope('credit')
   @ApiOperation({
     summary: 'Credit tokens to a user (internal: top-up, grant, adjustment)',
     description:

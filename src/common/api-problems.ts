@@ -4,9 +4,11 @@ import { ProblemDto } from './dto/problem.dto.js';
 
 const DESCRIPTIONS: Record<number, string> = {
   400: 'Invalid input (code VALIDATION_FAILED, with field errors).',
+  401: 'UNAUTHENTICATED: no bearer token, or one that belongs to no client (see WWW-Authenticate).',
   402:
     'Payment refused: ACCOUNT_NOT_FOUND or INSUFFICIENT_BALANCE (the available balance, ' +
     'balance minus unexpired holds, is too low). Nothing was written.',
+  403: 'FORBIDDEN: the client lacks the scope this operation needs.',
   404: 'ACCOUNT_NOT_FOUND (no account for this user) or RESERVATION_NOT_FOUND.',
   409:
     'RESERVATION_NOT_HELD or RESERVATION_EXPIRED (the reservation has already resolved), or ' +
@@ -16,19 +18,23 @@ const DESCRIPTIONS: Record<number, string> = {
   422:
     'BALANCE_LIMIT (the balance would pass 2^53-1), CAPTURE_EXCEEDS_HOLD, or ' +
     'IDEMPOTENCY_KEY_REUSED (the key was used with a different request). Nothing was written.',
+  429: 'RATE_LIMITED: the client is over its rate limit; retry after Retry-After seconds.',
   503: 'DATABASE_UNAVAILABLE: retry later.',
 };
 
-/** Documents error responses of an operation, each with the problem-details schema. */
-export function ApiProblems(...statuses: number[]): MethodDecorator & ClassDecorator {
+/** Documents one error response of an operation, with the problem-details schema. */
+export function ApiProblem(status: number, description = DESCRIPTIONS[status] ?? 'Error.') {
   return applyDecorators(
     ApiExtraModels(ProblemDto),
-    ...statuses.map((status) =>
-      ApiResponse({
-        status,
-        description: DESCRIPTIONS[status] ?? 'Error.',
-        content: { 'application/problem+json': { schema: { $ref: getSchemaPath(ProblemDto) } } },
-      }),
-    ),
+    ApiResponse({
+      status,
+      description,
+      content: { 'application/problem+json': { schema: { $ref: getSchemaPath(ProblemDto) } } },
+    }),
   );
+}
+
+/** Documents error responses of an operation, each with the problem-details schema. */
+export function ApiProblems(...statuses: number[]): MethodDecorator & ClassDecorator {
+  return applyDecorators(...statuses.map((status) => ApiProblem(status)));
 }

@@ -14,7 +14,11 @@ export type ErrorCode =
   | 'RESERVATION_NOT_FOUND'
   | 'RESERVATION_NOT_HELD'
   | 'RESERVATION_EXPIRED'
-  | 'CAPTURE_EXCEEDS_HOLD';
+  | 'CAPTURE_EXCEEDS_HOLD'
+  | 'SHUTTING_DOWN'
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'RATE_LIMITED';
 
 export interface FieldError {
   field: string;
@@ -83,11 +87,43 @@ export class ConflictError extends DomainError {
   }
 }
 
-/** A dependency (the database) is unreachable, timed out or shed the request (503). */
+/** A dependency (the database) is unreachable, timed out or shed the request, or the service is
+ *  shutting down (503). */
 export class UnavailableError extends DomainError {
   readonly kind = 'unavailable';
-  constructor(code: 'DATABASE_UNAVAILABLE', detail: string) {
+  constructor(code: 'DATABASE_UNAVAILABLE' | 'SHUTTING_DOWN', detail: string) {
     super(code, detail);
+  }
+}
+
+/** No bearer token, or one that belongs to no client (401). */
+export class UnauthenticatedError extends DomainError {
+  readonly kind = 'unauthenticated';
+  constructor(
+    detail: string,
+    /** The token was presented but is not valid (RFC 6750 `invalid_token`). */
+    readonly invalidToken: boolean,
+  ) {
+    super('UNAUTHENTICATED', detail);
+  }
+}
+
+/** The client is known but lacks the scope the operation needs (403). */
+export class ForbiddenError extends DomainError {
+  readonly kind = 'forbidden';
+  constructor(detail: string) {
+    super('FORBIDDEN', detail);
+  }
+}
+
+/** The client is over its rate limit (429). */
+export class RateLimitedError extends DomainError {
+  readonly kind = 'rate_limited';
+  constructor(
+    detail: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super('RATE_LIMITED', detail);
   }
 }
 
@@ -97,4 +133,7 @@ export type DomainErrorKind =
   | NotFoundError['kind']
   | UnprocessableError['kind']
   | ConflictError['kind']
-  | UnavailableError['kind'];
+  | UnavailableError['kind']
+  | UnauthenticatedError['kind']
+  | ForbiddenError['kind']
+  | RateLimitedError['kind'];

@@ -1,19 +1,27 @@
 import { ArgumentsHost, Catch, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ConflictError } from './errors.js';
-import { PROBLEM_CONTENT_TYPE, toProblem } from './problem-details.js';
+import { PROBLEM_CONTENT_TYPE, problemHeaders, toProblem } from './problem-details.js';
+
+/** A request answered with a problem remembers its code (the metrics label charges by it). */
+export type RequestWithProblem = FastifyRequest & { problemCode?: string };
+
+/** Sends `error` as RFC 9457 problem details; an unexpected one is logged with the request id. */
+export function sendProblem(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
+  const body = toProblem(error, request.url);
+  if (body.status >= 500 && body.code === 'INTERNAL_ERROR') {
+    request.log.error({ err: error }, 'unexpected error');
+  }
+  (request as RequestWithProblem).problemCode = body.code;
+  const headers = problemHeaders(error);
+  if (headers !== undefined) void reply.headers(headers);
+  void reply.status(body.status).header('content-type', PROBLEM_CONTENT_TYPE).send(body);
+}
 
 /** Every error leaves the service as RFC 9457 problem details. */
 @Catch()
 export class ProblemDetailsFilter implements ExceptionFilter {
   catch(error: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
-    const request = http.getRequest<FastifyRequest>();
-    const reply = http.getResponse<FastifyReply>();
-    const body = toProblem(error, request.url);
-    if (error instanceof ConflictError && error.retryAfterSeconds !== undefined) {
-      void reply.header('retry-after', String(error.retryAfterSeconds));
-    }
-    void reply.status(body.status).header('content-type', PROBLEM_CONTENT_TYPE).send(body);
+    sendProblem(error, http.getRequest<FastifyRequest>(), http.getResponse<FastifyReply>());
   }
 }

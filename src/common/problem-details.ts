@@ -1,6 +1,12 @@
-import { HttpException, Logger } from '@nestjs/common';
+import { HttpException } from '@nestjs/common';
 import { isDatabaseUnavailable } from '../database/database-errors.js';
-import { DomainError, type DomainErrorKind, type FieldError, InvalidInputError } from './errors.js';
+import {
+  DomainError,
+  type DomainErrorKind,
+  type FieldError,
+  InvalidInputError,
+  UnauthenticatedError,
+} from './errors.js';
 
 /** RFC 9457 problem details, the body of every error response. */
 export interface Problem {
@@ -27,6 +33,10 @@ const TITLES: Record<string, string> = {
   RESERVATION_NOT_HELD: 'Reservation no longer held',
   RESERVATION_EXPIRED: 'Reservation expired',
   CAPTURE_EXCEEDS_HOLD: 'Capture exceeds the hold',
+  SHUTTING_DOWN: 'Shutting down',
+  UNAUTHENTICATED: 'Authentication required',
+  FORBIDDEN: 'Forbidden',
+  RATE_LIMITED: 'Too many requests',
   NOT_FOUND: 'Not found',
   METHOD_NOT_ALLOWED: 'Method not allowed',
   PAYLOAD_TOO_LARGE: 'Payload too large',
@@ -42,12 +52,18 @@ function statusOf(kind: DomainErrorKind): number {
       return 400;
     case 'payment_refused':
       return 402;
+    case 'unauthenticated':
+      return 401;
+    case 'forbidden':
+      return 403;
     case 'not_found':
       return 404;
     case 'unprocessable':
       return 422;
     case 'conflict':
       return 409;
+    case 'rate_limited':
+      return 429;
     case 'unavailable':
       return 503;
     default: {
@@ -114,11 +130,26 @@ function frameworkDetail(error: unknown, status: number): string {
   return 'The request could not be served.';
 }
 
-const logger = new Logger('Errors');
+/** Response headers some problems carry: the challenge of a 401, the wait of a 429. */
+export function problemHeaders(error: unknown): Record<string, string> | undefined {
+  if (error instanceof UnauthenticatedError) {
+    return {
+      'www-authenticate': error.invalidToken
+        ? 'Bearer realm="billing-service", error="invalid_token"'
+        : 'Bearer realm="billing-service"',
+    };
+  }
+  // Any domain error that knows when to come back (RATE_LIMITED, and others that may).
+  const retryAfter = (error as { retryAfterSeconds?: unknown } | null)?.retryAfterSeconds;
+  if (error instanceof DomainError && typeof retryAfter === 'number') {
+    return { 'retry-after': String(retryAfter) };
+  }
+  return undefined;
+}
 
 /**
- * The one mapping from anything thrown to a problem. Unexpected errors become a bare 500 (logged
- * with their stack here; never in the response).
+ * The one mapping from anything thrown to a problem. Unexpected errors become a bare 500 (the
+ * caller logs them, with the request's id; never in the response).
  */
 export function toProblem(error: unknown, instance: string | undefined): Problem {
   if (error instanceof DomainError) {
@@ -137,6 +168,5 @@ export function toProblem(error: unknown, instance: string | undefined): Problem
   if (status !== undefined && status < 500) {
     return problem(status, codeForStatus(status), frameworkDetail(error, status), instance);
   }
-  logger.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
   return problem(500, 'INTERNAL_ERROR', 'An unexpected error occurred.', instance);
 }

@@ -23,6 +23,12 @@ describe('loadConfig', () => {
       DB_POOL_SIZE: '50',
       BODY_LIMIT_BYTES: '4096',
       LOG_LEVEL: 'warn',
+      BILLING_CLIENTS: `orchestrator:charge,read:${'t'.repeat(32)}`,
+      BILLING_RATE_LIMITS: 'orchestrator:100/s',
+      REQUEST_RECEIVE_TIMEOUT_MS: '5000',
+      HEALTH_READY_TIMEOUT_MS: '800',
+      SHUTDOWN_DELAY_MS: '3000',
+      SHUTDOWN_DRAIN_TIMEOUT_MS: '20000',
     });
     expect(config).toMatchObject({
       nodeEnv: 'production',
@@ -31,7 +37,13 @@ describe('loadConfig', () => {
       logLevel: 'warn',
       bodyLimitBytes: 4096,
       database: { url: 'postgres://u:p@db:5432/billing', migrateOnStart: true, poolSize: 50 },
+      auth: { mode: 'clients' },
+      requestReceiveTimeoutMs: 5000,
+      health: { readyTimeoutMs: 800 },
+      shutdown: { delayMs: 3000, drainTimeoutMs: 20_000 },
     });
+    expect(config.auth.clients.map((c) => c.name)).toEqual(['orchestrator']);
+    expect(config.rateLimits.get('orchestrator')).toEqual({ requests: 100, windowMs: 1000 });
   });
 
   it.each([
@@ -42,6 +54,11 @@ describe('loadConfig', () => {
     ['NODE_ENV', 'staging'],
     ['LOG_LEVEL', 'loud'],
     ['DATABASE_URL', 'mysql://db/billing'],
+    ['BILLING_AUTH', 'maybe'],
+    ['BILLING_CLIENTS', 'a:read:short'],
+    ['BILLING_RATE_LIMITS', 'a:lots'],
+    ['SHUTDOWN_DELAY_MS', '-1'],
+    ['HEALTH_READY_TIMEOUT_MS', '10'],
   ])('stops on a bad %s (%s) with a message naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(name);

@@ -1,3 +1,11 @@
+import { readFileSync } from 'node:fs';
+import {
+  type ClientCredential,
+  parseClients,
+  parseRateLimits,
+  type RateLimits,
+} from './clients.js';
+
 /**
  * The service's configuration: read from the environment once, at boot, validated into one typed
  * object. Nothing else in the code reads process.env. A bad value stops the service with a message
@@ -5,6 +13,13 @@
  */
 export type NodeEnv = 'development' | 'production' | 'test';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+/**
+ * `clients`: every route but health, metrics and the docs needs a bearer token of a named client.
+ * `open`: no clients configured outside production; every caller is `anonymous` (warned at start).
+ * `off`: BILLING_AUTH=off, the explicit opt-out (the only way to run without clients in production).
+ */
+export type AuthMode = 'clients' | 'open' | 'off';
 
 export interface AppConfig {
   nodeEnv: NodeEnv;
@@ -29,6 +44,24 @@ export interface AppConfig {
   jobs: {
     /** Rows per statement of a background job. */
     batchSize: number;
+  };
+  /** Time allowed to receive a whole request, headers and body (slow clients get 408). */
+  requestReceiveTimeoutMs: number;
+  auth: {
+    mode: AuthMode;
+    clients: ClientCredential[];
+  };
+  /** Per client name (`*`: any other client); empty: no rate limiting. */
+  rateLimits: RateLimits;
+  health: {
+    /** Readiness fails (503) when the database does not answer a ping within this. */
+    readyTimeoutMs: number;
+  };
+  shutdown: {
+    /** After SIGTERM: readiness is 503 but requests are still served, for this long. */
+    delayMs: number;
+    /** Then: time allowed for in-flight requests to finish before the process gives up. */
+    drainTimeoutMs: number;
   };
   database: {
     /** Unset: the service starts an embedded PostgreSQL (development only). */
@@ -106,6 +139,61 @@ function databaseUrl(env: Env): string | undefined {
   return raw;
 }
 
+/** The clients' definition: inline, or from a file (a mounted Kubernetes secret); not both. */
+function clientsDefinition(env: Env): { variable: string; value: string } | undefined {
+  const inline = env.BILLING_CLIENTS;
+  const file = env.BILLING_CLIENTS_FILE;
+  if (inline && file) {
+    throw new ConfigError('BILLING_CLIENTS_FILE', 'cannot be combined with BILLING_CLIENTS');
+  }
+  if (inline) return { variable: 'BILLING_CLIENTS', value: inline };
+  if (!file) return undefined;
+  try {
+    return { variable: 'BILLING_CLIENTS_FILE', value: readFileSync(file, 'utf8') };
+  } catch (error) {
+    const reason = (error as { code?: string }).code ?? 'unreadable';
+    throw new ConfigError('BILLING_CLIENTS_FILE', `names a file that cannot be read (${reason})`);
+  }
+}
+
+function auth(env: Env, nodeEnv: NodeEnv): AppConfig['auth'] {
+  const switchedOff = oneOf(env, 'BILLING_AUTH', ['on', 'off'], 'on') === 'off';
+  const definition = clientsDefinition(env);
+  let clients: ClientCredential[] = [];
+  if (definition !== undefined) {
+    try {
+      clients = parseClients(definition.value);
+    } catch (error) {
+      throw new ConfigError(definition.variable, (error as Error).message);
+    }
+  }
+  if (switchedOff) {
+    if (clients.length > 0) {
+      throw new ConfigError(
+        'BILLING_AUTH',
+        `cannot be off while ${definition?.variable} lists clients`,
+      );
+    }
+    return { mode: 'off', clients };
+  }
+  if (clients.length > 0) return { mode: 'clients', clients };
+  if (nodeEnv === 'production') {
+    throw new ConfigError(
+      'BILLING_CLIENTS',
+      'is required when NODE_ENV=production (or set BILLING_AUTH=off to run without authentication)',
+    );
+  }
+  return { mode: 'open', clients };
+}
+
+function rateLimits(env: Env): RateLimits {
+  try {
+    return parseRateLimits(env.BILLING_RATE_LIMITS ?? '');
+  } catch (error) {
+    throw new ConfigError('BILLING_RATE_LIMITS', (error as Error).message);
+  }
+}
+
 export function loadConfig(env: Env = process.env): AppConfig {
   const nodeEnv = oneOf(env, 'NODE_ENV', ['development', 'production', 'test'], 'development');
   const url = databaseUrl(env);
@@ -136,6 +224,16 @@ export function loadConfig(env: Env = process.env): AppConfig {
     },
     jobs: {
       batchSize: integer(env, 'JOB_BATCH_SIZE', 1000, 1, 100_000),
+    },
+    requestReceiveTimeoutMs: integer(env, 'REQUEST_RECEIVE_TIMEOUT_MS', 10_000, 1000, 120_000),
+    auth: auth(env, nodeEnv),
+    rateLimits: rateLimits(env),
+    health: {
+      readyTimeoutMs: integer(env, 'HEALTH_READY_TIMEOUT_MS', 1000, 50, 30_000),
+    },
+    shutdown: {
+      delayMs: integer(env, 'SHUTDOWN_DELAY_MS', 5000, 0, 60_000),
+      drainTimeoutMs: integer(env, 'SHUTDOWN_DRAIN_TIMEOUT_MS', 15_000, 100, 120_000),
     },
     database: {
       url,

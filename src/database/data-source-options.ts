@@ -61,6 +61,10 @@ export function dataSourceOptions(settings: DatabaseSettings): DataSourceOptions
       lock_timeout: settings.lockTimeoutMs,
       idle_in_transaction_session_timeout: Math.max(settings.statementTimeoutMs * 2, 10_000),
       idleTimeoutMillis: 30_000,
+      // Client-side bound for a server that stops answering (a network that drops packets):
+      // statement_timeout only helps while the server can still reply.
+      query_timeout: settings.statementTimeoutMs + 2000,
+      keepAlive: true,
     },
   };
 }

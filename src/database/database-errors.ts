@@ -21,15 +21,25 @@ const UNAVAILABLE_MESSAGES = [
   'Query read timeout',
 ];
 
+/** Duck-typed, not `instanceof Error`: errors raised by Node itself (ECONNREFUSED) come from
+ *  another realm under jest's VM modules, and a driver may reject with an error-like object. */
+function errorLike(value: unknown): value is { message: string; code?: unknown; cause?: unknown } {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { message?: unknown }).message === 'string'
+  );
+}
+
 export function isDatabaseUnavailable(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  const code = (error as { code?: unknown }).code;
+  if (!errorLike(error)) return false;
+  const code = error.code;
   if (typeof code === 'string') {
     if (UNAVAILABLE_SQLSTATES.has(code) || UNAVAILABLE_NODE_CODES.has(code)) return true;
     if (UNAVAILABLE_SQLSTATE_CLASSES.some((prefix) => code.startsWith(prefix))) return true;
   }
   if (UNAVAILABLE_MESSAGES.some((m) => error.message.includes(m))) return true;
-  const cause = (error as { cause?: unknown }).cause;
+  const cause = error.cause;
   return cause !== undefined && cause !== error && isDatabaseUnavailable(cause);
 }
 

@@ -62,6 +62,16 @@ export class Sql implements Queryable {
     return (this.dataSource.driver as PostgresDriver).master as pg.Pool;
   }
 
+  /** Connections of the pool: checked out, idle, and requests waiting for one (for metrics). */
+  poolUsage(): { inUse: number; idle: number; waiting: number } {
+    const pool = this.pool;
+    return {
+      inUse: pool.totalCount - pool.idleCount,
+      idle: pool.idleCount,
+      waiting: pool.waitingCount,
+    };
+  }
+
   query<Row extends object>(statement: Statement, values: unknown[]): Promise<Row[]> {
     return run<Row>(this.pool, statement, values);
   }

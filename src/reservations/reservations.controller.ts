@@ -20,6 +20,7 @@ import {
 } from './dto/reservation.dto.js';
 import type { ReservationRow } from './reservations.repository.js';
 import { type Captured, ReservationsService } from './reservations.service.js';
+import { RequiresScope } from '../common/auth/access.js';
 
 const DEFAULT_TTL_SECONDS = 600;
 
@@ -56,6 +57,7 @@ export class ReservationsController {
   ) {}
 
   @Post()
+  @RequiresScope('charge')
   @ApiOperation({
     summary: 'Hold tokens before a consultation',
     description:
@@ -89,6 +91,7 @@ export class ReservationsController {
   }
 
   @Get(':id')
+  @RequiresScope('read')
   @ApiOperation({ summary: 'A reservation and its outcome' })
   @ApiOkResponse({ type: ReservationDto })
   @ApiProblems(400, 404, 503)
@@ -97,6 +100,7 @@ export class ReservationsController {
   }
 
   @Post(':id/capture')
+  @RequiresScope('charge')
   @ApiOperation({
     summary: 'Debit a hold (the consultation has ended)',
     description:
@@ -134,6 +138,7 @@ export class ReservationsController {
   }
 
   @Post(':id/release')
+  @RequiresScope('charge')
   @ApiOperation({
     summary: 'Release a hold (nothing debited)',
     description:

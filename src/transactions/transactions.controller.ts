@@ -1,6 +1,7 @@
 import { Controller, Get, Param } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiProblems } from '../common/api-problems.js';
+import { RequiresScope } from '../common/auth/access.js';
 import { UserIdParams } from '../common/dto/user-id.params.dto.js';
 import { TransactionDto } from './dto/transaction.dto.js';
 import type { LedgerRow } from './transactions.repository.js';
@@ -25,6 +26,7 @@ export class TransactionsController {
   constructor(private readonly transactions: TransactionsService) {}
 
   @Get('transactions/:user_id')
+  @RequiresScope('read')
   @ApiOperation({
     summary: "A user's transaction history (debits and credits), newest first",
   })

@@ -1,6 +1,7 @@
 import { Controller, Get, Param } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiProblems } from '../common/api-problems.js';
+import { RequiresScope } from '../common/auth/access.js';
 import { UserIdParams } from '../common/dto/user-id.params.dto.js';
 import { MonthlyUsageDto } from './dto/monthly-usage.dto.js';
 import { UsageService } from './usage.service.js';
@@ -11,6 +12,7 @@ export class UsageController {
   constructor(private readonly usage: UsageService) {}
 
   @Get('monthly-usage/:user_id')
+  @RequiresScope('read')
   @ApiOperation({
     summary: "A user's token usage in the current calendar month (UTC)",
     description:

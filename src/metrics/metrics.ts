@@ -1,0 +1,120 @@
+import { Injectable } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { RequestWithProblem } from '../common/problem-details.filter.js';
+import { Sql } from '../database/sql.js';
+
+/** Money routes whose outcomes are counted; later money routes (reservations) add a line here. */
+const MONEY_ROUTES: Record<
+  string,
+  { counter: 'charges' | 'credits'; tokens?: 'charged' | 'credited' }
+> = {
+  'POST /billing/charge-tokens': { counter: 'charges', tokens: 'charged' },
+  'POST /billing/credit-tokens': { counter: 'credits', tokens: 'credited' },
+};
+
+/** Outcome labels: `success`, or the problem code in lower case, shortened for the usual ones. */
+const RESULTS: Record<string, string> = {
+  INSUFFICIENT_BALANCE: 'insufficient',
+  ACCOUNT_NOT_FOUND: 'not_found',
+  DATABASE_UNAVAILABLE: 'unavailable',
+  VALIDATION_FAILED: 'invalid',
+};
+
+function resultOf(request: FastifyRequest, status: number): string {
+  if (status < 400) return 'success';
+  const code = (request as RequestWithProblem).problemCode ?? `HTTP_${status}`;
+  return RESULTS[code] ?? code.toLowerCase();
+}
+
+function amountOf(request: FastifyRequest): number {
+  const amount = (request.body as { amount?: unknown } | undefined)?.amount;
+  return typeof amount === 'number' && Number.isSafeInteger(amount) ? amount : 0;
+}
+
+/**
+ * Prometheus metrics, one registry per application (served at GET /metrics). Recorded from one
+ * `onResponse` hook, so the request path pays one histogram observation and, on money routes, one
+ * or two counter increments. Labels are bounded: route patterns (not URLs), status codes, results.
+ */
+@Injectable()
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly duration: Histogram<'method' | 'route' | 'status'>;
+  private readonly outcomes: Record<'charges' | 'credits', Counter<'result'>>;
+  private readonly tokens: Counter<'direction'>;
+
+  constructor(sql: Sql) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
+    this.duration = new Histogram({
+      name: 'billing_http_request_duration_seconds',
+      help: 'HTTP request latency by route pattern, method and status code',
+      labelNames: ['method', 'route', 'status'],
+      buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    this.outcomes = {
+      charges: new Counter({
+        name: 'billing_charges_total',
+        help: 'charge-tokens requests by result (success, insufficient, not_found, …)',
+        labelNames: ['result'],
+        registers,
+      }),
+      credits: new Counter({
+        name: 'billing_credits_total',
+        help: 'credit-tokens requests by result (success, balance_limit, …)',
+        labelNames: ['result'],
+        registers,
+      }),
+    };
+    this.tokens = new Counter({
+      name: 'billing_tokens_total',
+      help: 'Tokens moved by acknowledged requests: direction charged or credited',
+      labelNames: ['direction'],
+      registers,
+    });
+    new Gauge({
+      name: 'billing_db_pool_connections',
+      help: 'Database pool connections by state (in_use, idle)',
+      labelNames: ['state'],
+      registers,
+      collect() {
+        const usage = sql.poolUsage();
+        this.set({ state: 'in_use' }, usage.inUse);
+        this.set({ state: 'idle' }, usage.idle);
+      },
+    });
+    new Gauge({
+      name: 'billing_db_pool_waiting',
+      help: 'Requests waiting for a database pool connection',
+      registers,
+      collect() {
+        this.set(sql.poolUsage().waiting);
+      },
+    });
+  }
+
+  /** Records a finished request. */
+  observe(request: FastifyRequest, reply: FastifyReply, route: string): void {
+    const status = reply.statusCode;
+    this.duration.observe(
+      { method: request.method, route, status: String(status) },
+      reply.elapsedTime / 1000,
+    );
+    const money = MONEY_ROUTES[`${request.method} ${route}`];
+    if (money === undefined) return;
+    this.outcomes[money.counter].inc({ result: resultOf(request, status) });
+    if (status < 400 && money.tokens !== undefined) {
+      this.tokens.inc({ direction: money.tokens }, amountOf(request));
+    }
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+}
