@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import { testClient } from '../support/clients.js';
-import { runToEnd, startService } from '../support/service-process.js';
+import { runToEnd, serviceNode, startService } from '../support/service-process.js';
 
 /**
  * What the image's runtime stage holds, rebuilt here without Docker: `npm ci --omit=dev` and the
@@ -59,7 +59,7 @@ describe('production install (the image runtime stage, without Docker)', () => {
   });
 
   it('refuses to start in production without DATABASE_URL, saying why', async () => {
-    const { code, output } = await runToEnd(process.execPath, ['dist/src/main.js'], {
+    const { code, output } = await runToEnd(serviceNode, ['dist/src/main.js'], {
       cwd: root,
       env: { NODE_ENV: 'production', ...testClient().env },
       timeoutMs: 20_000,
@@ -70,7 +70,7 @@ describe('production install (the image runtime stage, without Docker)', () => {
   });
 
   it('migrates with the image command, then serves and stops cleanly on SIGTERM', async () => {
-    const migrate = await runToEnd(process.execPath, ['dist/src/cli/migrate.js'], {
+    const migrate = await runToEnd(serviceNode, ['dist/src/cli/migrate.js'], {
       cwd: root,
       env: { NODE_ENV: 'production', DATABASE_URL: databaseUrl, ...testClient().env },
       timeoutMs: 60_000,

@@ -24,6 +24,9 @@ export interface ServiceOptions {
   startTimeoutMs?: number;
 }
 
+/** The node that runs the service: SERVICE_NODE (CI points it at the image's Node 24) or this one. */
+export const serviceNode = process.env.SERVICE_NODE ?? process.execPath;
+
 /** Environment for a child that carries none of this process's settings (DATABASE_URL etc.). */
 export function childEnv(env: Record<string, string>): Record<string, string> {
   return { PATH: process.env.PATH ?? '/usr/bin:/bin', LOG_LEVEL: 'warn', ...env };
@@ -66,7 +69,7 @@ async function waitUntilUp(
 
 export async function startService(options: ServiceOptions): Promise<ServiceProcess> {
   const port = Number(options.env.PORT ?? (await freePort()));
-  const child = spawn(process.execPath, ['dist/src/main.js'], {
+  const child = spawn(serviceNode, ['dist/src/main.js'], {
     cwd: options.cwd ?? process.cwd(),
     env: childEnv({ HOST: '127.0.0.1', ...options.env, PORT: String(port) }),
     stdio: ['ignore', 'pipe', 'pipe'],
