@@ -86,6 +86,16 @@ async function problems(object: K8sObject): Promise<string[]> {
     .map((path) => `unknown field ${path}`);
 }
 
+async function allProblems(objects: K8sObject[]): Promise<string[]> {
+  const found: string[] = [];
+  for (const object of objects) {
+    for (const problem of await problems(object)) {
+      found.push(`${object.kind}/${object.metadata.name}: ${problem}`);
+    }
+  }
+  return found;
+}
+
 const get = (value: unknown, path: string): unknown =>
   path.split('.').reduce<unknown>((v, key) => (v as Json | undefined)?.[key], value);
 
@@ -126,13 +136,7 @@ describe('Kubernetes manifests (kustomize base)', () => {
   });
 
   it('validates every object against the Kubernetes schemas, unknown fields included', async () => {
-    const found: string[] = [];
-    for (const object of objects) {
-      for (const problem of await problems(object)) {
-        found.push(`${object.kind}/${object.metadata.name}: ${problem}`);
-      }
-    }
-    expect(found).toEqual([]);
+    expect(await allProblems(objects)).toEqual([]);
   });
 
   it('catches a misspelt field and a wrong type (the check can fail)', async () => {
@@ -271,5 +275,32 @@ describe('Kubernetes manifests (kustomize base)', () => {
     expect(Object.keys(config).filter((k) => /TOKEN|PASSWORD|SECRET|DATABASE_URL/.test(k))).toEqual(
       [],
     );
+  });
+});
+
+describe('Kubernetes manifests (the example overlay)', () => {
+  it('renders valid objects in its namespace, with its image and without placeholder Secrets', async () => {
+    const objects = await render('deploy/k8s/overlays/example');
+    expect(await allProblems(objects)).toEqual([]);
+    expect(objects.filter((o) => o.kind === 'Secret')).toEqual([]);
+    expect(new Set(objects.map((o) => get(o, 'metadata.namespace')))).toEqual(new Set(['billing']));
+    const images = objects
+      .filter((o) => o.kind === 'Deployment' || o.kind === 'Job')
+      .map((o) => get(o, 'spec.template.spec.containers.0.image'));
+    expect(images).toEqual([
+      'registry.example.com/billing-service:1.4.0',
+      'registry.example.com/billing-service:1.4.0',
+    ]);
+  });
+
+  it('labels the migration Job alone as component=migrate (kubectl apply -l selects it)', async () => {
+    const objects = await render('deploy/k8s/overlays/example');
+    const labelled = objects.filter(
+      (o) =>
+        get(o, 'metadata.labels') !== undefined &&
+        (get(o, 'metadata.labels') as Record<string, string>)['app.kubernetes.io/component'] ===
+          'migrate',
+    );
+    expect(labelled.map((o) => o.kind)).toEqual(['Job']);
   });
 });
