@@ -1,6 +1,7 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiExtraModels, ApiResponse, getSchemaPath } from '@nestjs/swagger';
 import { ProblemDto } from './dto/problem.dto.js';
+import { problem } from './problem-details.js';
 
 const DESCRIPTIONS: Record<number, string> = {
   400: 'Invalid input (code VALIDATION_FAILED, with field errors).',
@@ -12,6 +13,36 @@ const DESCRIPTIONS: Record<number, string> = {
   503: 'DATABASE_UNAVAILABLE: retry later.',
 };
 
+/** Example bodies per status (code, detail), built by the same function as real answers, so that
+ *  Swagger UI shows each status with its own code rather than one example for all. */
+const EXAMPLES: Record<number, [code: string, detail: string][]> = {
+  400: [['VALIDATION_FAILED', 'amount must be an integer number']],
+  402: [
+    ['INSUFFICIENT_BALANCE', 'The balance is less than the 120 tokens asked for.'],
+    ['ACCOUNT_NOT_FOUND', 'No account for user 3fa85f64-5717-4562-b3fc-2c963f66afa6.'],
+  ],
+  404: [['ACCOUNT_NOT_FOUND', 'No account for user 3fa85f64-5717-4562-b3fc-2c963f66afa6.']],
+  413: [['PAYLOAD_TOO_LARGE', 'The request body is larger than the service accepts.']],
+  415: [
+    ['UNSUPPORTED_MEDIA_TYPE', 'Request bodies must be JSON (Content-Type: application/json).'],
+  ],
+  422: [['BALANCE_LIMIT', 'Crediting 120 tokens would take the balance past 9007199254740991.']],
+  503: [
+    ['DATABASE_UNAVAILABLE', 'The database is unavailable or did not answer in time; retry later.'],
+  ],
+};
+
+function examplesFor(status: number) {
+  const bodies = (EXAMPLES[status] ?? []).map(([code, detail]) => {
+    const errors =
+      code === 'VALIDATION_FAILED' ? [{ field: 'amount', message: detail }] : undefined;
+    return { code, value: problem(status, code, detail, undefined, errors) };
+  });
+  if (bodies.length === 0) return {};
+  if (bodies.length === 1) return { example: bodies[0].value };
+  return { examples: Object.fromEntries(bodies.map((b) => [b.code, { value: b.value }])) };
+}
+
 /** Documents error responses of an operation, each with the problem-details schema. */
 export function ApiProblems(...statuses: number[]): MethodDecorator & ClassDecorator {
   return applyDecorators(
@@ -20,7 +51,12 @@ export function ApiProblems(...statuses: number[]): MethodDecorator & ClassDecor
       ApiResponse({
         status,
         description: DESCRIPTIONS[status] ?? 'Error.',
-        content: { 'application/problem+json': { schema: { $ref: getSchemaPath(ProblemDto) } } },
+        content: {
+          'application/problem+json': {
+            schema: { $ref: getSchemaPath(ProblemDto) },
+            ...examplesFor(status),
+          },
+        },
       }),
     ),
   );
