@@ -72,6 +72,13 @@ describe('Dockerfile', () => {
     }
   });
 
+  it('pins the Node version CI tests with (.ci/run NODE24_VERSION)', async () => {
+    const ci = await readFile('.ci/run', 'utf8');
+    const tested = /^NODE24_VERSION=(\S+)/m.exec(ci)?.[1];
+    expect(tested).toMatch(/^24\.\d+\.\d+$/);
+    expect(await load()).toMatch(new RegExp(`^ARG NODE_IMAGE=node:${tested}-`, 'm'));
+  });
+
   it('ships only production dependencies, as a non-root user, with node as PID 1', async () => {
     const runtime = stages(instructions(await load())).at(-1) ?? [];
     const runs = runtime.filter((i) => i.keyword === 'RUN').map((i) => i.args);
