@@ -1,5 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { problemResponse } from './common/api-problems.js';
 
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   const config = new DocumentBuilder()
@@ -16,7 +17,27 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     operationIdFactory: (_controllerKey: string, methodKey: string) => methodKey,
   });
   closeRequestBodies(document);
+  documentRouterErrors(document);
   return document;
+}
+
+type Operations = OpenAPIObject['paths'][string];
+const operationsOf = (path: Operations) =>
+  [path.get, path.post, path.put, path.patch, path.delete].filter((op) => op !== undefined);
+
+/**
+ * The router answers 414 for any path parameter over maxParamLength (see http-app.ts) before a
+ * controller runs: every operation with a path parameter can answer it.
+ */
+function documentRouterErrors(document: OpenAPIObject): void {
+  for (const path of Object.values(document.paths)) {
+    for (const operation of operationsOf(path)) {
+      const inPath = (operation.parameters ?? []).some((p) => 'in' in p && p.in === 'path');
+      if (inPath && operation.responses['414'] === undefined) {
+        operation.responses['414'] = problemResponse(414);
+      }
+    }
+  }
 }
 
 /**
@@ -26,8 +47,8 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
 function closeRequestBodies(document: OpenAPIObject): void {
   const schemas = document.components?.schemas ?? {};
   for (const path of Object.values(document.paths)) {
-    for (const operation of [path.get, path.post, path.put, path.patch, path.delete]) {
-      const body = operation?.requestBody;
+    for (const operation of operationsOf(path)) {
+      const body = operation.requestBody;
       if (body === undefined || !('content' in body)) continue;
       for (const media of Object.values(body.content)) {
         const ref = media.schema && '$ref' in media.schema ? media.schema.$ref : undefined;

@@ -8,6 +8,7 @@ const DESCRIPTIONS: Record<number, string> = {
   402: 'Payment refused: ACCOUNT_NOT_FOUND or INSUFFICIENT_BALANCE. Nothing was written.',
   404: 'ACCOUNT_NOT_FOUND: no account for this user.',
   413: 'PAYLOAD_TOO_LARGE: the body is over the limit.',
+  414: 'URI_TOO_LONG: a path parameter is over 100 characters.',
   415: 'UNSUPPORTED_MEDIA_TYPE: the body is not JSON.',
   422: 'BALANCE_LIMIT: the balance would pass 2^53-1. Nothing was written.',
   503: 'DATABASE_UNAVAILABLE: retry later.',
@@ -43,21 +44,23 @@ function examplesFor(status: number) {
   return { examples: Object.fromEntries(bodies.map((b) => [b.code, { value: b.value }])) };
 }
 
+/** The documented error response for a status: problem-details schema, description, example. */
+export function problemResponse(status: number) {
+  return {
+    description: DESCRIPTIONS[status] ?? 'Error.',
+    content: {
+      'application/problem+json': {
+        schema: { $ref: getSchemaPath(ProblemDto) },
+        ...examplesFor(status),
+      },
+    },
+  };
+}
+
 /** Documents error responses of an operation, each with the problem-details schema. */
 export function ApiProblems(...statuses: number[]): MethodDecorator & ClassDecorator {
   return applyDecorators(
     ApiExtraModels(ProblemDto),
-    ...statuses.map((status) =>
-      ApiResponse({
-        status,
-        description: DESCRIPTIONS[status] ?? 'Error.',
-        content: {
-          'application/problem+json': {
-            schema: { $ref: getSchemaPath(ProblemDto) },
-            ...examplesFor(status),
-          },
-        },
-      }),
-    ),
+    ...statuses.map((status) => ApiResponse({ status, ...problemResponse(status) })),
   );
 }
