@@ -22,7 +22,7 @@ interface OpenApiOperation {
   operationId: string;
   parameters?: { name: string; in: string; schema?: { format?: string } }[];
   requestBody?: unknown;
-  responses: Record<string, { content?: Record<string, unknown> }>;
+  responses: Record<string, { content?: Record<string, { schema?: Schema }> }>;
   security?: unknown[];
 }
 interface Operation extends OpenApiOperation {
