@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Sql, type Statement } from '../database/sql.js';
 
-const BALANCE: Statement = {
+export const BALANCE: Statement = {
   name: 'balance_read',
   text: 'SELECT balance FROM accounts WHERE user_id = $1',
 };

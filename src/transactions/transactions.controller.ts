@@ -4,22 +4,9 @@ import type { FastifyReply } from 'fastify';
 import { ApiProblems } from '../common/api-problems.js';
 import { UserIdParams } from '../common/dto/user-id.params.dto.js';
 import { HistoryQueryDto } from './dto/history-query.dto.js';
-import { TransactionDto } from './dto/transaction.dto.js';
+import { TransactionDto, toTransactionDto } from './dto/transaction.dto.js';
 import { jsonArrayStream } from './json-array-stream.js';
-import type { LedgerRow } from './transactions.repository.js';
 import { TransactionsService } from './transactions.service.js';
-
-function toDto(row: LedgerRow): TransactionDto {
-  return {
-    id: row.id,
-    user_id: row.user_id,
-    amount: row.amount,
-    type: row.type,
-    balance_after: row.balance_after,
-    description: row.description,
-    created_at: row.created_at.toISOString(),
-  };
-}
 
 /** The same query with the next page's cursor: a relative URI reference (RFC 8288 allows it). */
 function nextLink(userId: string, query: HistoryQueryDto, cursor: string): string {
@@ -69,12 +56,12 @@ export class TransactionsController {
     const { limit, filter } = this.transactions.parse(query);
     if (limit === undefined) {
       const batches = await this.transactions.stream(user_id, filter);
-      return new StreamableFile(jsonArrayStream(batches, toDto), {
+      return new StreamableFile(jsonArrayStream(batches, toTransactionDto), {
         type: 'application/json; charset=utf-8',
       });
     }
     const page = await this.transactions.page(user_id, filter, limit);
     if (page.next !== undefined) void reply.header('link', nextLink(user_id, query, page.next));
-    return page.rows.map(toDto);
+    return page.rows.map(toTransactionDto);
   }
 }

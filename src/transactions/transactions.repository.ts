@@ -40,7 +40,7 @@ const HISTORY_TEXT = `
    ORDER BY seq DESC
    LIMIT $6::int`;
 
-const HISTORY_PAGE: Statement = { name: 'transactions_history_page', text: HISTORY_TEXT };
+export const HISTORY_PAGE: Statement = { name: 'transactions_history_page', text: HISTORY_TEXT };
 
 /** Rows fetched from the database cursor per round trip while streaming a whole history. */
 const STREAM_BATCH = 1000;

@@ -10,7 +10,7 @@ export interface MonthTotals {
 
 /** One row of the rollup: constant time, however long the user's history. Without a month
  *  ($2 null), the current one by the database clock, the same clock that dated the debits. */
-const MONTH: Statement = {
+export const MONTH: Statement = {
   name: 'usage_month',
   text: `
     SELECT m.month, coalesce(u.tokens_consumed, 0)::bigint AS tokens_consumed,
