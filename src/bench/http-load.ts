@@ -12,6 +12,8 @@ export interface HttpScenario {
 export interface LoadShape {
   connections: number;
   seconds: number;
+  /** Run first and discarded: JIT, connections and plan caches settle before measuring. */
+  warmupSeconds: number;
 }
 
 /** Drives one or more base URLs at once (several service processes), connections split evenly. */
@@ -20,6 +22,9 @@ export async function runHttp(
   baseUrls: string[],
   shape: LoadShape,
 ): Promise<Measurement> {
+  if (shape.warmupSeconds > 0) {
+    await runHttp(scenario, baseUrls, { ...shape, seconds: shape.warmupSeconds, warmupSeconds: 0 });
+  }
   const share = Math.max(1, Math.floor(shape.connections / baseUrls.length));
   const results = await Promise.all(
     baseUrls.map((url) =>

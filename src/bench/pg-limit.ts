@@ -28,7 +28,9 @@ export async function runPgLimit(
   user: () => string,
   concurrency: number,
   seconds: number,
+  warmupSeconds = 0,
 ): Promise<Measurement> {
+  if (warmupSeconds > 0) await runPgLimit(name, url, user, concurrency, warmupSeconds);
   const pool = new pg.Pool({ connectionString: url, max: concurrency });
   pool.on('error', () => undefined);
   const latencies: number[] = [];

@@ -41,6 +41,7 @@ const option = (name: string, fallback: number): number => {
 const shape: LoadShape = {
   connections: option('--connections', 50),
   seconds: option('--seconds', smoke ? 1 : 10),
+  warmupSeconds: option('--warmup', smoke ? 0 : 2),
 };
 const people = population(smoke ? 1000 : 10_000, smoke ? 10_000 : 1_000_000);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -151,14 +152,14 @@ const scenarios = {
     path: () => `/billing/monthly-usage/${randomUser()}`,
   },
   pageSmall: {
-    name: 'page of 20, user with 10 rows',
+    name: 'page of 10, user with 10 rows',
     method: 'GET',
-    path: () => `/billing/transactions/${benchUser(people.small)}?limit=20`,
+    path: () => `/billing/transactions/${benchUser(people.small)}?limit=10`,
   },
   pageBig: {
-    name: `page of 20, user with ${people.bigHistory} rows`,
+    name: `page of 10, user with ${people.bigHistory} rows`,
     method: 'GET',
-    path: () => `/billing/transactions/${benchUser(people.big)}?limit=20`,
+    path: () => `/billing/transactions/${benchUser(people.big)}?limit=10`,
   },
   usageSmall: {
     name: 'usage, user with 10 rows',
@@ -255,22 +256,11 @@ async function main(): Promise<number> {
     await seed(pool, people);
     log(`seeded in ${Date.now() - seeded} ms`);
 
-    // The service, batching on (the default).
+    // Every process up front, so that each scenario runs right after the limit it is compared
+    // with: on a shared machine the load drifts, and a ratio of neighbours drifts least.
     const main = await service('service-batching-on', true);
-    const on = (s: HttpScenario) => () => runHttp(s, [main.url], shape);
-    const chargeRandom = await measure('service', on(scenarios.chargeRandom));
-    const chargeHot = await measure('service', on(scenarios.chargeHot));
-    await measure('service', on(scenarios.credit));
-    const balance = await measure('service', on(scenarios.balance));
-    const page = await measure('service', on(scenarios.page));
-    const usage = await measure('service', on(scenarios.usage));
-    const pageSmall = await measure('flat cost', on(scenarios.pageSmall));
-    const pageBig = await measure('flat cost', on(scenarios.pageBig));
-    const usageSmall = await measure('flat cost', on(scenarios.usageSmall));
-    const usageBig = await measure('flat cost', on(scenarios.usageBig));
-    await stop(main);
-
-    // The limits, in the same run.
+    const off = await service('service-batching-off', false);
+    const second = await service('service-batching-on-2', true);
     const barePort = await freePort();
     const bare = await startProcess({
       name: 'bare-fastify',
@@ -281,30 +271,42 @@ async function main(): Promise<number> {
       logFile: path.join(runDir, 'bare-fastify.log'),
     });
     processes.push(bare);
-    const onBare = (s: HttpScenario) => () => runHttp(s, [bare.url], shape);
-    const bareJson = await measure('limit', onBare(scenarios.bareJson));
-    const bareBalance = await measure('limit', onBare(scenarios.bareBalance));
-    const barePage = await measure('limit', onBare(scenarios.barePage));
-    const bareUsage = await measure('limit', onBare(scenarios.bareUsage));
-    await bare.stop();
-    processes.splice(processes.indexOf(bare), 1);
-    const limitRandom = await measure('limit', () =>
-      runPgLimit(
-        'per-charge limit (pg pool), random user',
-        db.url,
-        randomUser,
-        shape.connections,
-        shape.seconds,
-      ),
+    const http =
+      (s: HttpScenario, targets: Running[], name = s.name) =>
+      () =>
+        runHttp(
+          { ...s, name },
+          targets.map((t) => t.url),
+          shape,
+        );
+    const pgLimit = (name: string, user: () => string) => () =>
+      runPgLimit(name, db.url, user, shape.connections, shape.seconds, shape.warmupSeconds);
+
+    const limitRandom = await measure(
+      'limit',
+      pgLimit('per-charge limit (pg pool), random user', randomUser),
     );
-    const limitHot = await measure('limit', () =>
-      runPgLimit(
-        'per-charge limit (pg pool), one hot user',
-        db.url,
-        hotUser,
-        shape.connections,
-        shape.seconds,
-      ),
+    const chargeRandom = await measure('service', http(scenarios.chargeRandom, [main]));
+    const offRandom = await measure(
+      'batching off',
+      http(scenarios.chargeRandom, [off], 'charge, random user (batching off)'),
+    );
+    const twoRandom = await measure(
+      '2 processes',
+      http(scenarios.chargeRandom, [main, second], 'charge, random user, 2 processes'),
+    );
+    const limitHot = await measure(
+      'limit',
+      pgLimit('per-charge limit (pg pool), one hot user', hotUser),
+    );
+    const chargeHot = await measure('service', http(scenarios.chargeHot, [main]));
+    const offHot = await measure(
+      'batching off',
+      http(scenarios.chargeHot, [off], 'charge, one hot user (batching off)'),
+    );
+    const twoHot = await measure(
+      '2 processes',
+      http(scenarios.chargeHot, [main, second], 'charge, one hot user, 2 processes'),
     );
     if (pgbench !== undefined) {
       for (const [label, users] of [
@@ -323,35 +325,19 @@ async function main(): Promise<number> {
         );
       }
     }
-
-    // Batching off: the fallback path, one statement per charge.
-    const off = await service('service-batching-off', false);
-    const offRandom = await measure('batching off', () =>
-      runHttp(
-        { ...scenarios.chargeRandom, name: 'charge, random user (batching off)' },
-        [off.url],
-        shape,
-      ),
-    );
-    const offHot = await measure('batching off', () =>
-      runHttp(
-        { ...scenarios.chargeHot, name: 'charge, one hot user (batching off)' },
-        [off.url],
-        shape,
-      ),
-    );
-    await stop(off);
-
-    // Two processes against one database.
-    const pair = [await service('replica-1', true), await service('replica-2', true)];
-    const urls = pair.map((r) => r.url);
-    const twoRandom = await measure('2 processes', () =>
-      runHttp({ ...scenarios.chargeRandom, name: 'charge, random user, 2 processes' }, urls, shape),
-    );
-    const twoHot = await measure('2 processes', () =>
-      runHttp({ ...scenarios.chargeHot, name: 'charge, one hot user, 2 processes' }, urls, shape),
-    );
-    for (const replica of pair) await stop(replica);
+    await measure('service', http(scenarios.credit, [main]));
+    const bareJson = await measure('limit', http(scenarios.bareJson, [bare]));
+    const bareBalance = await measure('limit', http(scenarios.bareBalance, [bare]));
+    const balance = await measure('service', http(scenarios.balance, [main]));
+    const barePage = await measure('limit', http(scenarios.barePage, [bare]));
+    const page = await measure('service', http(scenarios.page, [main]));
+    const bareUsage = await measure('limit', http(scenarios.bareUsage, [bare]));
+    const usage = await measure('service', http(scenarios.usage, [main]));
+    const pageSmall = await measure('flat cost', http(scenarios.pageSmall, [main]));
+    const pageBig = await measure('flat cost', http(scenarios.pageBig, [main]));
+    const usageSmall = await measure('flat cost', http(scenarios.usageSmall, [main]));
+    const usageBig = await measure('flat cost', http(scenarios.usageBig, [main]));
+    for (const running of [main, off, second]) await stop(running);
 
     const invariants = await checkInvariants(pool);
     await pool.end();
@@ -409,6 +395,7 @@ async function main(): Promise<number> {
       machine: machine(postgresVersion, pgbench),
       settings: {
         'seconds per scenario': shape.seconds,
+        'warm-up seconds per scenario (not measured)': shape.warmupSeconds,
         connections: shape.connections,
         users: people.users,
         synchronous_commit: syncCommit,
