@@ -38,10 +38,11 @@ const option = (name: string, fallback: number): number => {
   const at = args.indexOf(name);
   return at >= 0 ? Number(args[at + 1]) : fallback;
 };
-const shape: LoadShape = {
+const shape: LoadShape & { rounds: number } = {
   connections: option('--connections', 50),
   seconds: option('--seconds', smoke ? 1 : 10),
   warmupSeconds: option('--warmup', smoke ? 0 : 2),
+  rounds: option('--rounds', smoke ? 1 : 3),
 };
 const people = population(smoke ? 1000 : 10_000, smoke ? 10_000 : 1_000_000);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -271,43 +272,83 @@ async function main(): Promise<number> {
       logFile: path.join(runDir, 'bare-fastify.log'),
     });
     processes.push(bare);
+    type Run = (shape: LoadShape) => Promise<Measurement>;
     const http =
-      (s: HttpScenario, targets: Running[], name = s.name) =>
-      () =>
+      (s: HttpScenario, targets: Running[], name = s.name): Run =>
+      (roundShape) =>
         runHttp(
           { ...s, name },
           targets.map((t) => t.url),
-          shape,
+          roundShape,
         );
-    const pgLimit = (name: string, user: () => string) => () =>
-      runPgLimit(name, db.url, user, shape.connections, shape.seconds, shape.warmupSeconds);
+    const pgLimit =
+      (name: string, user: () => string): Run =>
+      (roundShape) =>
+        runPgLimit(
+          name,
+          db.url,
+          user,
+          roundShape.connections,
+          roundShape.seconds,
+          roundShape.warmupSeconds,
+        );
 
-    const limitRandom = await measure(
-      'limit',
-      pgLimit('per-charge limit (pg pool), random user', randomUser),
-    );
-    const chargeRandom = await measure('service', http(scenarios.chargeRandom, [main]));
-    const offRandom = await measure(
-      'batching off',
-      http(scenarios.chargeRandom, [off], 'charge, random user (batching off)'),
-    );
-    const twoRandom = await measure(
-      '2 processes',
-      http(scenarios.chargeRandom, [main, second], 'charge, random user, 2 processes'),
-    );
-    const limitHot = await measure(
-      'limit',
-      pgLimit('per-charge limit (pg pool), one hot user', hotUser),
-    );
-    const chargeHot = await measure('service', http(scenarios.chargeHot, [main]));
-    const offHot = await measure(
-      'batching off',
-      http(scenarios.chargeHot, [off], 'charge, one hot user (batching off)'),
-    );
-    const twoHot = await measure(
-      '2 processes',
-      http(scenarios.chargeHot, [main, second], 'charge, one hot user, 2 processes'),
-    );
+    /**
+     * A limit and the scenarios held to it, measured in alternating rounds (L S S L S S …): on a
+     * shared machine the load drifts, and rounds spread the drift over every member alike. Rates
+     * are totals over all rounds; p50 the median of the rounds'; p99 the worst round's.
+     */
+    const compare = async (members: [string, Run][]): Promise<Measurement[]> => {
+      const rounds: Measurement[][] = members.map(() => []);
+      for (let round = 0; round < shape.rounds; round++) {
+        for (const [i, [, run]] of members.entries()) {
+          rounds[i].push(
+            await run({
+              ...shape,
+              seconds: shape.seconds / shape.rounds,
+              warmupSeconds: round === 0 ? shape.warmupSeconds : 0,
+            }),
+          );
+        }
+      }
+      return members.map(([group], i) => {
+        const runs = rounds[i];
+        const requests = runs.reduce((sum, m) => sum + m.requests, 0);
+        const p50s = runs.map((m) => m.p50).sort((x, y) => x - y);
+        const measured: Measurement = {
+          name: runs[0].name,
+          rate: runs.reduce((sum, m) => sum + m.rate, 0) / runs.length,
+          p50: p50s[Math.floor(p50s.length / 2)],
+          p99: Math.max(...runs.map((m) => m.p99)),
+          requests,
+          errors: runs.reduce((sum, m) => sum + m.errors, 0),
+        };
+        lines.push({ group, ...measured });
+        log(
+          `${group} / ${measured.name}: ${measured.rate.toFixed(0)} req/s, p99 ${measured.p99.toFixed(1)} ms, ${measured.errors} errors`,
+        );
+        return measured;
+      });
+    };
+
+    const [limitRandom, chargeRandom, offRandom, twoRandom] = await compare([
+      ['limit', pgLimit('per-charge limit (pg pool), random user', randomUser)],
+      ['service', http(scenarios.chargeRandom, [main])],
+      ['batching off', http(scenarios.chargeRandom, [off], 'charge, random user (batching off)')],
+      [
+        '2 processes',
+        http(scenarios.chargeRandom, [main, second], 'charge, random user, 2 processes'),
+      ],
+    ]);
+    const [limitHot, chargeHot, offHot, twoHot] = await compare([
+      ['limit', pgLimit('per-charge limit (pg pool), one hot user', hotUser)],
+      ['service', http(scenarios.chargeHot, [main])],
+      ['batching off', http(scenarios.chargeHot, [off], 'charge, one hot user (batching off)')],
+      [
+        '2 processes',
+        http(scenarios.chargeHot, [main, second], 'charge, one hot user, 2 processes'),
+      ],
+    ]);
     if (pgbench !== undefined) {
       for (const [label, users] of [
         ['random user', people.users],
@@ -325,18 +366,22 @@ async function main(): Promise<number> {
         );
       }
     }
-    await measure('service', http(scenarios.credit, [main]));
-    const bareJson = await measure('limit', http(scenarios.bareJson, [bare]));
-    const bareBalance = await measure('limit', http(scenarios.bareBalance, [bare]));
-    const balance = await measure('service', http(scenarios.balance, [main]));
-    const barePage = await measure('limit', http(scenarios.barePage, [bare]));
-    const page = await measure('service', http(scenarios.page, [main]));
-    const bareUsage = await measure('limit', http(scenarios.bareUsage, [bare]));
-    const usage = await measure('service', http(scenarios.usage, [main]));
-    const pageSmall = await measure('flat cost', http(scenarios.pageSmall, [main]));
-    const pageBig = await measure('flat cost', http(scenarios.pageBig, [main]));
-    const usageSmall = await measure('flat cost', http(scenarios.usageSmall, [main]));
-    const usageBig = await measure('flat cost', http(scenarios.usageBig, [main]));
+    const [bareJson, , bareBalance, balance, barePage, page, bareUsage, usage] = await compare([
+      ['limit', http(scenarios.bareJson, [bare])],
+      ['service', http(scenarios.credit, [main])],
+      ['limit', http(scenarios.bareBalance, [bare])],
+      ['service', http(scenarios.balance, [main])],
+      ['limit', http(scenarios.barePage, [bare])],
+      ['service', http(scenarios.page, [main])],
+      ['limit', http(scenarios.bareUsage, [bare])],
+      ['service', http(scenarios.usage, [main])],
+    ]);
+    const [pageSmall, pageBig, usageSmall, usageBig] = await compare([
+      ['flat cost', http(scenarios.pageSmall, [main])],
+      ['flat cost', http(scenarios.pageBig, [main])],
+      ['flat cost', http(scenarios.usageSmall, [main])],
+      ['flat cost', http(scenarios.usageBig, [main])],
+    ]);
     for (const running of [main, off, second]) await stop(running);
 
     const invariants = await checkInvariants(pool);
@@ -396,6 +441,7 @@ async function main(): Promise<number> {
       settings: {
         'seconds per scenario': shape.seconds,
         'warm-up seconds per scenario (not measured)': shape.warmupSeconds,
+        'alternating rounds per comparison': shape.rounds,
         connections: shape.connections,
         users: people.users,
         synchronous_commit: syncCommit,
