@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { DebitOutcome } from '../src/charges/charges.repository.js';
 import { DebitBatcher } from '../src/charges/debit-batcher.js';
+import { fundedUser } from './support/accounts.js';
 import { startTestApp } from './support/app.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { type Client, client } from './support/http.js';
@@ -36,16 +37,7 @@ describe('charges with group commit (batching)', () => {
     await db?.drop();
   });
 
-  async function fund(balance: number): Promise<string> {
-    const user = randomUUID();
-    const answer = await api.post('/billing/credit-tokens', {
-      user_id: user,
-      amount: balance,
-      description: 'grant',
-    });
-    expect(answer.status).toBe(200);
-    return user;
-  }
+  const fund = (balance: number) => fundedUser(api, balance);
 
   /** The database's own view of a user: balance, ledger sum, debits, rollup, and the ledger
    *  chain (each row's balance_after = the previous one's + its amount, in seq order). */

@@ -185,7 +185,8 @@ describe('GET /transactions/{user_id}: pages, filters and streaming', () => {
 
     const outcome = await new Promise<{ complete: boolean; text: string; status?: number }>(
       (resolve) => {
-        const request = http.get(`http://127.0.0.1:${port}/billing/transactions/${user}`, (res) => {
+        const url = `http://127.0.0.1:${port}/billing/transactions/${user}`;
+        const request = http.get(url, { agent: false }, (res) => {
           const chunks: Buffer[] = [];
           let terminated = false;
           res.on('data', (chunk: Buffer) => {
