@@ -229,6 +229,8 @@ async function main(): Promise<number> {
         HOST: '127.0.0.1',
         PORT: String(port),
         LOG_LEVEL: 'warn',
+        // As many database connections as the limit's pool has: the same concurrency end to end.
+        DB_POOL_SIZE: String(shape.connections),
         CHARGE_BATCHING: String(batching),
       },
       port,
@@ -266,7 +268,7 @@ async function main(): Promise<number> {
     const bare = await startProcess({
       name: 'bare-fastify',
       script: path.join(root, 'dist/src/bench/bare-server.js'),
-      args: [String(barePort), db.url, String(loadConfig({}).database.poolSize)],
+      args: [String(barePort), db.url, String(shape.connections)],
       port: barePort,
       probePath: `/balance/${benchUser(1)}`,
       logFile: path.join(runDir, 'bare-fastify.log'),
@@ -445,7 +447,7 @@ async function main(): Promise<number> {
         connections: shape.connections,
         users: people.users,
         synchronous_commit: syncCommit,
-        'service pool size': loadConfig({}).database.poolSize,
+        'database pool size (service, bare server and limit alike)': shape.connections,
         'load average (1/5/15 min) before': loadBefore,
         'load average (1/5/15 min) after': loadAverage(),
       },
