@@ -80,6 +80,9 @@ async function database(): Promise<Database> {
       port: await freePort(),
       database: 'postgres',
       log: () => undefined,
+      // Three service processes, the bare server and the limit's pool, each up to
+      // `connections` connections, are all open at once.
+      settings: { max_connections: String(shape.connections * 5 + 20) },
     });
     adminUrl = embedded.url;
     stopServer = async () => {
