@@ -16,7 +16,16 @@ const DESCRIPTIONS: Record<number, string> = {
   422:
     'BALANCE_LIMIT (the balance would pass 2^53-1), CAPTURE_EXCEEDS_HOLD, or ' +
     'IDEMPOTENCY_KEY_REUSED (the key was used with a different request). Nothing was written.',
-  503: 'DATABASE_UNAVAILABLE: retry later.',
+  503:
+    'DATABASE_UNAVAILABLE: the database is unavailable or the request timed out; retry later ' +
+    '(a money movement with the same Idempotency-Key, which settles its unknown outcome).',
+};
+
+const RETRY_AFTER = {
+  'Retry-After': {
+    description: 'With IDEMPOTENCY_KEY_IN_USE: seconds to wait before retrying.',
+    schema: { type: 'integer', minimum: 1 },
+  },
 };
 
 /** Documents error responses of an operation, each with the problem-details schema. */
@@ -28,6 +37,7 @@ export function ApiProblems(...statuses: number[]): MethodDecorator & ClassDecor
         status,
         description: DESCRIPTIONS[status] ?? 'Error.',
         content: { 'application/problem+json': { schema: { $ref: getSchemaPath(ProblemDto) } } },
+        ...(status === 409 ? { headers: RETRY_AFTER } : {}),
       }),
     ),
   );
