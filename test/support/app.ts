@@ -4,8 +4,11 @@ import { createApp } from '../../src/http-app.js';
 import { testDatabaseSettings } from './database.js';
 
 /** The real application (same wiring as the service) on the given database, ready for inject(). */
-export async function startTestApp(databaseUrl: string): Promise<NestFastifyApplication> {
-  const config = loadConfig({ NODE_ENV: 'test' });
+export async function startTestApp(
+  databaseUrl: string,
+  env: Record<string, string> = {},
+): Promise<NestFastifyApplication> {
+  const config = loadConfig({ NODE_ENV: 'test', ...env });
   const app = await createApp(
     { ...config, database: { ...config.database, ...testDatabaseSettings, url: databaseUrl } },
     { logger: false },
