@@ -14,9 +14,9 @@ import { random, Workload } from './workload.js';
  * `npm run test:bank`: Jepsen's bank workload against two service processes (the built dist/)
  * sharing one PostgreSQL, under faults: SIGKILL and restart of a service, pg_terminate_backend of
  * the service's connections, PostgreSQL restarts (fast and immediate). BANK_DURATION_S bounds the
- * workload (default 30 s); the figures are printed at the end.
+ * workload (default 25 s); the figures are printed at the end.
  */
-const DURATION_MS = Number(process.env.BANK_DURATION_S ?? 30) * 1000;
+const DURATION_MS = Number(process.env.BANK_DURATION_S ?? 25) * 1000;
 const CLIENTS = Number(process.env.BANK_CLIENTS ?? 12);
 const USERS = 6;
 const REQUEST_TIMEOUT_MS = 4000;
