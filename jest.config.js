@@ -3,6 +3,22 @@
  * --experimental-vm-modules. One embedded PostgreSQL (or DATABASE_URL) per run, started in
  * globalSetup; each e2e file makes its own fresh database with the real migrations.
  */
+import vm from 'node:vm';
+
+// CommonJS dependencies that require() ESM-only packages (@fastify/static needs
+// content-disposition 3, light-my-request needs cookie 2). On Node 24.9+ jest loads such a
+// require()d ESM package natively (its own test for that is the one below), and compiling it to
+// CommonJS first breaks it ("exports is not defined"); on older Node it must be compiled.
+const ESM_REQUIRED_BY_CJS = '(content-disposition|cookie)';
+const nativeRequireEsm = typeof vm.SourceTextModule?.prototype.hasAsyncGraph === 'function';
+const compileToCommonJs = nativeRequireEsm
+  ? {}
+  : {
+      [`/node_modules/${ESM_REQUIRED_BY_CJS}/.+\\.js$`]: [
+        'babel-jest',
+        { plugins: ['@babel/plugin-transform-modules-commonjs'] },
+      ],
+    };
 
 export default {
   testEnvironment: 'node',
@@ -17,14 +33,11 @@ export default {
         astTransformers: { before: ['<rootDir>/test/support/swagger-plugin.cjs'] },
       },
     ],
-    // CommonJS dependencies that require() ESM-only packages (@fastify/static needs
-    // content-disposition 3, light-my-request needs cookie 2): compiled to CommonJS for jest.
-    '/node_modules/(content-disposition|cookie)/.+\\.js$': [
-      'babel-jest',
-      { plugins: ['@babel/plugin-transform-modules-commonjs'] },
-    ],
+    ...compileToCommonJs,
   },
-  transformIgnorePatterns: ['/node_modules/(?!(content-disposition|cookie)/)'],
+  transformIgnorePatterns: nativeRequireEsm
+    ? ['/node_modules/']
+    : [`/node_modules/(?!${ESM_REQUIRED_BY_CJS}/)`],
   testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/test/**/*.e2e-spec.ts'],
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',

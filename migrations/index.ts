@@ -1,5 +1,6 @@
 import { InitialSchema1764100000000 } from './1764100000000-InitialSchema.js';
+import { MoneySafety1764130000000 } from './1764130000000-MoneySafety.js';
 
 /** Every migration, in order. Listed explicitly (not by glob) so that the same list works from
  *  ts-jest, ts-node and the compiled dist/. */
-export const migrations = [InitialSchema1764100000000];
+export const migrations = [InitialSchema1764100000000, MoneySafety1764130000000];

@@ -1,13 +1,16 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
+import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { BalanceModule } from './balance/balance.module.js';
 import { ChargesModule } from './charges/charges.module.js';
 import { AuthGuard } from './common/auth/auth.guard.js';
 import { RateLimitGuard } from './common/auth/rate-limit.guard.js';
+import { RequestTimeoutInterceptor } from './common/request-timeout.interceptor.js';
 import { APP_CONFIG, type AppConfig } from './config/config.js';
 import { DatabaseModule } from './database/database.module.js';
 import { HealthModule } from './health/health.module.js';
+import { IdempotencyModule } from './idempotency/idempotency.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
+import { ReservationsModule } from './reservations/reservations.module.js';
 import { TransactionsModule } from './transactions/transactions.module.js';
 import { UsageModule } from './usage/usage.module.js';
 
@@ -23,7 +26,9 @@ export class AppModule {
       imports: [
         DatabaseModule.forRoot(config.database),
         BalanceModule,
+        IdempotencyModule,
         ChargesModule,
+        ReservationsModule,
         TransactionsModule,
         UsageModule,
         HealthModule,
@@ -34,6 +39,7 @@ export class AppModule {
         // Global guards run in this order: who is calling, then whether they are over their limit.
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_GUARD, useClass: RateLimitGuard },
+        { provide: APP_INTERCEPTOR, useClass: RequestTimeoutInterceptor },
       ],
       exports: [APP_CONFIG],
     };

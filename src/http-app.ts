@@ -7,6 +7,7 @@ import {
   type FastifyReply,
   type FastifyRequest,
   LogController,
+  type RawServerDefault,
 } from 'fastify';
 import { AppModule, type RunConfig } from './app.module.js';
 import { callerOf } from './common/caller.js';
@@ -118,6 +119,14 @@ export async function createApp(
   const fastify = app.getHttpAdapter().getInstance();
   // JSON only: Fastify would otherwise hand text/plain bodies to the handlers as strings.
   fastify.removeContentTypeParser(['text/plain']);
+  // An empty JSON body is no body (capture and release take an empty body or {}).
+  const json = fastify.getDefaultJsonParser('error', 'error');
+  app.useBodyParser<RawServerDefault>(
+    'application/json',
+    { bodyLimit: config.bodyLimitBytes },
+    (req, body, done) =>
+      body.length === 0 ? done(null, undefined) : json(req, body.toString('utf8'), done),
+  );
   if (!options.preview) instrument(fastify, app.get(Metrics), app.get(Lifecycle));
 
   app.setGlobalPrefix(API_PREFIX);

@@ -1,6 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { BEARER_SCHEME } from './common/auth/access.js';
+import { problemResponse } from './common/api-problems.js';
 
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   const config = new DocumentBuilder()
@@ -23,7 +24,50 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
       BEARER_SCHEME,
     )
     .build();
-  return SwaggerModule.createDocument(app, config, {
+  const document = SwaggerModule.createDocument(app, config, {
     operationIdFactory: (_controllerKey: string, methodKey: string) => methodKey,
   });
+  closeRequestBodies(document);
+  documentRouterErrors(document);
+  return document;
+}
+
+type Operations = OpenAPIObject['paths'][string];
+const operationsOf = (path: Operations) =>
+  [path.get, path.post, path.put, path.patch, path.delete].filter((op) => op !== undefined);
+
+/**
+ * The router answers 414 for any path parameter over maxParamLength (see http-app.ts) before a
+ * controller runs: every operation with a path parameter can answer it.
+ */
+function documentRouterErrors(document: OpenAPIObject): void {
+  for (const path of Object.values(document.paths)) {
+    for (const operation of operationsOf(path)) {
+      const inPath = (operation.parameters ?? []).some((p) => 'in' in p && p.in === 'path');
+      if (inPath && operation.responses['414'] === undefined) {
+        operation.responses['414'] = problemResponse(414);
+      }
+    }
+  }
+}
+
+/**
+ * The validation pipe refuses unknown fields in every request body (400): say so in the document,
+ * or clients (and Prism) take a refused request for a valid one.
+ */
+function closeRequestBodies(document: OpenAPIObject): void {
+  const schemas = document.components?.schemas ?? {};
+  for (const path of Object.values(document.paths)) {
+    for (const operation of operationsOf(path)) {
+      const body = operation.requestBody;
+      if (body === undefined || !('content' in body)) continue;
+      for (const media of Object.values(body.content)) {
+        const ref = media.schema && '$ref' in media.schema ? media.schema.$ref : undefined;
+        const schema = ref === undefined ? undefined : schemas[ref.split('/').pop() ?? ''];
+        if (schema !== undefined && !('$ref' in schema)) {
+          (schema as { additionalProperties?: boolean }).additionalProperties = false;
+        }
+      }
+    }
+  }
 }

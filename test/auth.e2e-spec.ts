@@ -31,6 +31,9 @@ const BILLING_CLIENTS = [
 ].join(';');
 
 const user = randomUUID();
+/** Holds made in beforeAll for the reservation routes (one captured, one released). */
+const holdToCapture = randomUUID();
+const holdToRelease = randomUUID();
 
 interface RouteCase {
   /** As in the OpenAPI document: METHOD path-template. */
@@ -85,6 +88,37 @@ const ROUTES: RouteCase[] = [
     body: { user_id: user, amount: 1, description: 'auth matrix' },
     ok: 200,
   },
+  {
+    operation: 'POST /billing/reservations',
+    scope: 'charge',
+    method: 'POST',
+    url: '/billing/reservations',
+    body: { user_id: user, amount: 1, description: 'auth matrix' },
+    ok: 201,
+  },
+  {
+    operation: 'GET /billing/reservations/{id}',
+    scope: 'read',
+    method: 'GET',
+    url: `/billing/reservations/${holdToCapture}`,
+    ok: 200,
+  },
+  {
+    operation: 'POST /billing/reservations/{id}/capture',
+    scope: 'charge',
+    method: 'POST',
+    url: `/billing/reservations/${holdToCapture}/capture`,
+    body: {},
+    ok: 200,
+  },
+  {
+    operation: 'POST /billing/reservations/{id}/release',
+    scope: 'charge',
+    method: 'POST',
+    url: `/billing/reservations/${holdToRelease}/release`,
+    body: {},
+    ok: 200,
+  },
 ];
 
 const PUBLIC = ['/billing/health/live', '/billing/health/ready', '/billing/docs-json', '/metrics'];
@@ -111,7 +145,15 @@ describe('who may call what', () => {
       logger: log.logger,
     });
     api = client(app);
-    await db.pool.query('INSERT INTO accounts (user_id, balance) VALUES ($1, 1000)', [user]);
+    await db.pool.query('INSERT INTO accounts (user_id, balance, reserved) VALUES ($1, 1000, 20)', [
+      user,
+    ]);
+    await db.pool.query(
+      `INSERT INTO reservations (user_id, id, amount, description, client, expires_at)
+       SELECT $1, id, 10, 'auth matrix', 'test', now() + interval '1 hour'
+         FROM unnest($2::uuid[]) AS id`,
+      [user, [holdToCapture, holdToRelease]],
+    );
   });
 
   afterAll(async () => {

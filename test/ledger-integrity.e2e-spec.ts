@@ -11,8 +11,8 @@ describe('schema backstops', () => {
     db = await createTestDatabase();
     await db.pool.query(`INSERT INTO accounts (user_id, balance) VALUES ($1, 10)`, [user]);
     await db.pool.query(
-      `INSERT INTO ledger_entries (user_id, type, amount, balance_after, description)
-       VALUES ($1, 'credit', 10, 10, 'seed')`,
+      `INSERT INTO ledger_entries (user_id, type, amount, balance_after, description, client)
+       VALUES ($1, 'credit', 10, 10, 'seed', 'test')`,
       [user],
     );
   });
@@ -50,13 +50,13 @@ describe('schema backstops', () => {
   it('refuses a debit with a positive amount or a credit with a negative one', async () => {
     await expect(
       db.pool.query(
-        `INSERT INTO ledger_entries (user_id, type, amount, balance_after, description) VALUES ($1, 'debit', 5, 5, 'x')`,
+        `INSERT INTO ledger_entries (user_id, type, amount, balance_after, description, client) VALUES ($1, 'debit', 5, 5, 'x', 'test')`,
         [user],
       ),
     ).rejects.toThrow(/ledger_entries_type_sign/);
     await expect(
       db.pool.query(
-        `INSERT INTO ledger_entries (user_id, type, amount, balance_after, description) VALUES ($1, 'credit', -5, 5, 'x')`,
+        `INSERT INTO ledger_entries (user_id, type, amount, balance_after, description, client) VALUES ($1, 'credit', -5, 5, 'x', 'test')`,
         [user],
       ),
     ).rejects.toThrow(/ledger_entries_type_sign/);
@@ -65,7 +65,7 @@ describe('schema backstops', () => {
   it('refuses a ledger row for an account that does not exist', async () => {
     await expect(
       db.pool.query(
-        `INSERT INTO ledger_entries (user_id, type, amount, balance_after, description) VALUES ($1, 'credit', 5, 5, 'x')`,
+        `INSERT INTO ledger_entries (user_id, type, amount, balance_after, description, client) VALUES ($1, 'credit', 5, 5, 'x', 'test')`,
         [randomUUID()],
       ),
     ).rejects.toThrow(/foreign key/);

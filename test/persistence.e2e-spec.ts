@@ -68,6 +68,8 @@ describe('persistence across a restart (embedded PostgreSQL on disk)', () => {
       expect((await second.api.get(`/billing/balance/${user}`)).body).toEqual({
         user_id: user,
         balance: 75,
+        reserved: 0,
+        available: 75,
       });
       expect((await second.api.get<unknown[]>(`/billing/transactions/${user}`)).body).toHaveLength(
         2,

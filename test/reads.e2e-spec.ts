@@ -53,7 +53,7 @@ describe('balance, transactions and monthly usage', () => {
       await move('charge', user, 120);
       const answer = await api.get(`/billing/balance/${user}`);
       expect(answer.status).toBe(200);
-      expect(answer.body).toEqual({ user_id: user, balance: 380 });
+      expect(answer.body).toEqual({ user_id: user, balance: 380, reserved: 0, available: 380 });
     });
 
     it('answers 404 ACCOUNT_NOT_FOUND for an unknown user', async () => {
@@ -66,7 +66,7 @@ describe('balance, transactions and monthly usage', () => {
       const user = randomUUID();
       await move('credit', user, 1);
       const answer = await api.get(`/billing/balance/${user.toUpperCase()}`);
-      expect(answer.body).toEqual({ user_id: user, balance: 1 });
+      expect(answer.body).toEqual({ user_id: user, balance: 1, reserved: 0, available: 1 });
     });
   });
 
@@ -90,6 +90,7 @@ describe('balance, transactions and monthly usage', () => {
         type: 'debit',
         balance_after: 50,
         description: 'consultation 2',
+        reference: null,
         created_at: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/),
       });
       expect(answer.body[2]).toMatchObject({ amount: 100, type: 'credit', balance_after: 100 });
@@ -117,10 +118,10 @@ describe('balance, transactions and monthly usage', () => {
       // Rows written in one transaction share now(): the order must still be the insertion order.
       await db.pool.query(
         `BEGIN;
-         INSERT INTO ledger_entries (user_id, type, amount, balance_after, description)
-           VALUES ('${user}', 'credit', 1, 11, 'same instant A');
-         INSERT INTO ledger_entries (user_id, type, amount, balance_after, description)
-           VALUES ('${user}', 'credit', 1, 12, 'same instant B');
+         INSERT INTO ledger_entries (user_id, type, amount, balance_after, description, client)
+           VALUES ('${user}', 'credit', 1, 11, 'same instant A', 'test');
+         INSERT INTO ledger_entries (user_id, type, amount, balance_after, description, client)
+           VALUES ('${user}', 'credit', 1, 12, 'same instant B', 'test');
          UPDATE accounts SET balance = 12 WHERE user_id = '${user}';
          COMMIT;`,
       );

@@ -11,6 +11,10 @@ export class Account {
   @Column({ type: 'bigint' })
   balance!: number;
 
+  /** Sum of the holds in status 'held' (some may be past expires_at until the sweep marks them). */
+  @Column({ type: 'bigint' })
+  reserved!: number;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 

@@ -13,10 +13,13 @@ export class BalanceController {
 
   @Get('balance/:user_id')
   @RequiresScope('read')
-  @ApiOperation({ summary: "A user's token balance" })
+  @ApiOperation({
+    summary: "A user's token balance, the tokens held by unexpired reservations, and the rest",
+  })
   @ApiOkResponse({ type: BalanceDto })
   @ApiProblems(400, 404, 503)
   async balance(@Param() { user_id }: UserIdParams): Promise<BalanceDto> {
-    return { user_id, balance: await this.balances.balance(user_id) };
+    const { balance, reserved } = await this.balances.balance(user_id);
+    return { user_id, balance, reserved, available: balance - reserved };
   }
 }

@@ -1,12 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { NotFoundError } from '../common/errors.js';
-import { BalanceRepository } from './balance.repository.js';
+import { type Balance, BalanceRepository } from './balance.repository.js';
 
 @Injectable()
 export class BalanceService {
   constructor(private readonly accounts: BalanceRepository) {}
 
-  async balance(userId: string): Promise<number> {
+  async balance(userId: string): Promise<Balance> {
     const balance = await this.accounts.balanceOf(userId);
     if (balance === null)
       throw new NotFoundError('ACCOUNT_NOT_FOUND', `No account for user ${userId}.`);

@@ -1,50 +1,96 @@
-import { Body, Controller, HttpCode, Post } from '@nestjs/common';
+import { Body, Controller, Post, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
 import { ApiProblems } from '../common/api-problems.js';
+import { sendAnswer } from '../idempotency/answer.js';
+import {
+  ApiIdempotencyKey,
+  Idempotent,
+  REPLAY_HEADERS,
+  type IdempotentRequest,
+} from '../idempotency/idempotent-request.js';
+import { IdempotencyService } from '../idempotency/idempotency.service.js';
+import { ChargesService, type MoneyMovement, type MoneyMovementResult } from './charges.service.js';
 import { RequiresScope } from '../common/auth/access.js';
-import { ChargesService } from './charges.service.js';
 import { MoneyMovementDto, MoneyMovementResultDto } from './dto/money-movement.dto.js';
 
-function toResult(result: { transactionId: string; balance: number }): MoneyMovementResultDto {
-  return { status: 'success', transaction_id: result.transactionId, balance: result.balance };
+function toResult(result: MoneyMovementResult) {
+  const dto: MoneyMovementResultDto = {
+    status: 'success',
+    transaction_id: result.transactionId,
+    balance: result.balance,
+  };
+  return { status: 200, body: dto };
+}
+
+function toMovement(body: MoneyMovementDto, request: IdempotentRequest): MoneyMovement {
+  return {
+    userId: body.user_id,
+    amount: body.amount,
+    description: body.description,
+    reference: body.reference ?? null,
+    client: request.client,
+  };
 }
 
 @ApiTags('charges')
 @Controller()
 export class ChargesController {
-  constructor(private readonly charges: ChargesService) {}
+  constructor(
+    private readonly charges: ChargesService,
+    private readonly idempotency: IdempotencyService,
+  ) {}
 
   @Post('charge-tokens')
   @RequiresScope('charge')
-  @HttpCode(200)
   @ApiOperation({
     summary: 'Debit tokens from a user (internal)',
     description:
-      'Atomically debits `amount` tokens and appends a debit to the ledger. Refused with 402 ' +
-      '(nothing written) when the account is unknown or its balance is below the amount.',
+      'Atomically debits `amount` tokens from the available balance (balance minus unexpired ' +
+      'holds) and appends a debit to the ledger. Refused with 402 (nothing written) when the ' +
+      'account is unknown or its available balance is below the amount.',
   })
-  @ApiOkResponse({ type: MoneyMovementResultDto })
-  @ApiProblems(400, 402, 413, 415, 503)
-  async charge(@Body() body: MoneyMovementDto): Promise<MoneyMovementResultDto> {
-    return toResult(await this.charges.charge(toMovement(body)));
+  @ApiIdempotencyKey()
+  @ApiOkResponse({ type: MoneyMovementResultDto, headers: REPLAY_HEADERS })
+  @ApiProblems(400, 402, 409, 413, 415, 422, 503)
+  async charge(
+    @Body() body: MoneyMovementDto,
+    @Idempotent() request: IdempotentRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const movement = toMovement(body, request);
+    const answer = await this.idempotency.perform(
+      request,
+      movement.userId,
+      (db) => this.charges.charge(movement, db),
+      toResult,
+    );
+    sendAnswer(reply, answer);
   }
 
   @Post('credit-tokens')
   @RequiresScope('credit')
-  @HttpCode(200)
   @ApiOperation({
     summary: 'Credit tokens to a user (internal: top-up, grant, adjustment)',
     description:
       'Adds `amount` tokens and appends a credit to the ledger; creates the account on first ' +
       'credit. Refused with 422 BALANCE_LIMIT if the balance would pass 2^53-1.',
   })
-  @ApiOkResponse({ type: MoneyMovementResultDto })
-  @ApiProblems(400, 413, 415, 422, 503)
-  async credit(@Body() body: MoneyMovementDto): Promise<MoneyMovementResultDto> {
-    return toResult(await this.charges.credit(toMovement(body)));
+  @ApiIdempotencyKey()
+  @ApiOkResponse({ type: MoneyMovementResultDto, headers: REPLAY_HEADERS })
+  @ApiProblems(400, 409, 413, 415, 422, 503)
+  async credit(
+    @Body() body: MoneyMovementDto,
+    @Idempotent() request: IdempotentRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const movement = toMovement(body, request);
+    const answer = await this.idempotency.perform(
+      request,
+      movement.userId,
+      (db) => this.charges.credit(movement, db),
+      toResult,
+    );
+    sendAnswer(reply, answer);
   }
-}
-
-function toMovement(body: MoneyMovementDto) {
-  return { userId: body.user_id, amount: body.amount, description: body.description };
 }

@@ -9,6 +9,12 @@ export type ErrorCode =
   | 'INSUFFICIENT_BALANCE'
   | 'BALANCE_LIMIT'
   | 'DATABASE_UNAVAILABLE'
+  | 'IDEMPOTENCY_KEY_REUSED'
+  | 'IDEMPOTENCY_KEY_IN_USE'
+  | 'RESERVATION_NOT_FOUND'
+  | 'RESERVATION_NOT_HELD'
+  | 'RESERVATION_EXPIRED'
+  | 'CAPTURE_EXCEEDS_HOLD'
   | 'SHUTTING_DOWN'
   | 'UNAUTHENTICATED'
   | 'FORBIDDEN'
@@ -52,7 +58,7 @@ export class PaymentRefusedError extends DomainError {
 /** What a read asked for does not exist (404). */
 export class NotFoundError extends DomainError {
   readonly kind = 'not_found';
-  constructor(code: 'ACCOUNT_NOT_FOUND', detail: string) {
+  constructor(code: 'ACCOUNT_NOT_FOUND' | 'RESERVATION_NOT_FOUND', detail: string) {
     super(code, detail);
   }
 }
@@ -60,7 +66,23 @@ export class NotFoundError extends DomainError {
 /** Well-formed, but the operation cannot be carried out as asked (422). */
 export class UnprocessableError extends DomainError {
   readonly kind = 'unprocessable';
-  constructor(code: 'BALANCE_LIMIT', detail: string) {
+  constructor(
+    code: 'BALANCE_LIMIT' | 'CAPTURE_EXCEEDS_HOLD' | 'IDEMPOTENCY_KEY_REUSED',
+    detail: string,
+  ) {
+    super(code, detail);
+  }
+}
+
+/** The target's current state forbids the operation (409): a reservation no longer held, or an
+ *  idempotency key still in use by a request in flight (retry after `retryAfterSeconds`). */
+export class ConflictError extends DomainError {
+  readonly kind = 'conflict';
+  constructor(
+    code: 'RESERVATION_NOT_HELD' | 'RESERVATION_EXPIRED' | 'IDEMPOTENCY_KEY_IN_USE',
+    detail: string,
+    readonly retryAfterSeconds?: number,
+  ) {
     super(code, detail);
   }
 }
@@ -110,6 +132,7 @@ export type DomainErrorKind =
   | PaymentRefusedError['kind']
   | NotFoundError['kind']
   | UnprocessableError['kind']
+  | ConflictError['kind']
   | UnavailableError['kind']
   | UnauthenticatedError['kind']
   | ForbiddenError['kind']

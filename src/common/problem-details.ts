@@ -27,6 +27,12 @@ const TITLES: Record<string, string> = {
   INSUFFICIENT_BALANCE: 'Insufficient balance',
   BALANCE_LIMIT: 'Balance limit exceeded',
   DATABASE_UNAVAILABLE: 'Database unavailable',
+  IDEMPOTENCY_KEY_REUSED: 'Idempotency key reused with a different request',
+  IDEMPOTENCY_KEY_IN_USE: 'Idempotency key in use',
+  RESERVATION_NOT_FOUND: 'Reservation not found',
+  RESERVATION_NOT_HELD: 'Reservation no longer held',
+  RESERVATION_EXPIRED: 'Reservation expired',
+  CAPTURE_EXCEEDS_HOLD: 'Capture exceeds the hold',
   SHUTTING_DOWN: 'Shutting down',
   UNAUTHENTICATED: 'Authentication required',
   FORBIDDEN: 'Forbidden',
@@ -54,6 +60,8 @@ function statusOf(kind: DomainErrorKind): number {
       return 404;
     case 'unprocessable':
       return 422;
+    case 'conflict':
+      return 409;
     case 'rate_limited':
       return 429;
     case 'unavailable':

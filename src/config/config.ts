@@ -28,6 +28,23 @@ export interface AppConfig {
   logLevel: LogLevel;
   /** Request bodies larger than this are refused with 413. */
   bodyLimitBytes: number;
+  /** A request not answered within this is answered 503 (its outcome is then unknown to the
+   *  caller: retry with the same Idempotency-Key). */
+  requestTimeoutMs: number;
+  idempotency: {
+    /** Keys are kept at least this long (never less than 24 hours). */
+    retentionHours: number;
+    /** How often the purge job runs (0: never). */
+    purgeIntervalMs: number;
+  };
+  reservations: {
+    /** How often the sweep marks expired holds (0: never; expiry is exact without it). */
+    sweepIntervalMs: number;
+  };
+  jobs: {
+    /** Rows per statement of a background job. */
+    batchSize: number;
+  };
   /** Time allowed to receive a whole request, headers and body (slow clients get 408). */
   requestReceiveTimeoutMs: number;
   auth: {
@@ -197,6 +214,17 @@ export function loadConfig(env: Env = process.env): AppConfig {
       'info',
     ),
     bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 16 * 1024, 1024, 1024 * 1024),
+    requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', 10_000, 100, 600_000),
+    idempotency: {
+      retentionHours: integer(env, 'IDEMPOTENCY_KEY_RETENTION_HOURS', 24, 24, 24 * 365),
+      purgeIntervalMs: integer(env, 'IDEMPOTENCY_PURGE_INTERVAL_MS', 60_000, 0, 86_400_000),
+    },
+    reservations: {
+      sweepIntervalMs: integer(env, 'RESERVATION_SWEEP_INTERVAL_MS', 10_000, 0, 86_400_000),
+    },
+    jobs: {
+      batchSize: integer(env, 'JOB_BATCH_SIZE', 1000, 1, 100_000),
+    },
     requestReceiveTimeoutMs: integer(env, 'REQUEST_RECEIVE_TIMEOUT_MS', 10_000, 1000, 120_000),
     auth: auth(env, nodeEnv),
     rateLimits: rateLimits(env),

@@ -46,11 +46,21 @@ export function isDatabaseUnavailable(error: unknown): boolean {
 /** Turns a driver error into a domain error where it means "unavailable"; anything else is
  *  returned as it is (a bug, reported as 500 without internals). */
 export function translateDatabaseError(error: unknown): unknown {
+  if (error instanceof UnavailableError) return error;
   if (isDatabaseUnavailable(error)) {
-    return new UnavailableError(
+    const unavailable = new UnavailableError(
       'DATABASE_UNAVAILABLE',
       'The database is unavailable or did not answer in time; retry later.',
     );
+    unavailable.cause = error; // kept for isLockTimeout(); never rendered
+    return unavailable;
   }
   return error;
+}
+
+/** A lock wait passed lock_timeout (SQLSTATE 55P03), before or after translation. */
+export function isLockTimeout(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  if ((error as { code?: unknown }).code === '55P03') return true;
+  return error.cause !== undefined && error.cause !== error && isLockTimeout(error.cause);
 }

@@ -32,6 +32,14 @@ export class LedgerEntry {
   @Column({ type: 'text' })
   description!: string;
 
+  /** The calling client that caused this entry (`anonymous` without authentication). */
+  @Column({ type: 'text' })
+  client!: string;
+
+  /** The caller's link to what the entry paid for (a consultation or agent-run id). */
+  @Column({ type: 'text', nullable: true })
+  reference!: string | null;
+
   @Column({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 }

@@ -15,6 +15,7 @@ function toDto(row: LedgerRow): TransactionDto {
     type: row.type,
     balance_after: row.balance_after,
     description: row.description,
+    reference: row.reference,
     created_at: row.created_at.toISOString(),
   };
 }

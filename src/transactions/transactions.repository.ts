@@ -9,6 +9,7 @@ export interface LedgerRow {
   amount: number;
   balance_after: number;
   description: string;
+  reference: string | null;
   created_at: Date;
 }
 
@@ -16,7 +17,7 @@ export interface LedgerRow {
 const HISTORY: Statement = {
   name: 'transactions_history',
   text: `
-    SELECT id, user_id, type, amount, balance_after, description, created_at
+    SELECT id, user_id, type, amount, balance_after, description, reference, created_at
       FROM ledger_entries WHERE user_id = $1
      ORDER BY seq DESC`,
 };

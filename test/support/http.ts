@@ -4,6 +4,8 @@ export interface Answer<T = unknown> {
   status: number;
   headers: Record<string, string | string[] | number | undefined>;
   body: T;
+  /** The body exactly as sent. */
+  text: string;
 }
 
 /** Thin wrapper over Fastify's inject(): JSON in, parsed JSON out. */
@@ -27,6 +29,7 @@ export function client(app: NestFastifyApplication) {
       status: response.statusCode,
       headers: response.headers,
       body: (text ? JSON.parse(text) : undefined) as T,
+      text,
     };
   }
   return {

@@ -1,5 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsInt, IsString, IsUUID, Length, Max, Min, NotContains } from 'class-validator';
+import { ReferenceProperty } from '../../common/dto/reference.js';
 import { lowerCaseUuid } from '../../common/dto/user-id.params.dto.js';
 
 /** Body of a debit (charge-tokens) or a credit (credit-tokens). */
@@ -26,6 +27,9 @@ export class MoneyMovementDto {
   @Length(1, 1000)
   @NotContains('\u0000', { message: 'description must not contain NUL characters' })
   description!: string;
+
+  @ReferenceProperty()
+  reference?: string;
 }
 
 export class MoneyMovementResultDto {

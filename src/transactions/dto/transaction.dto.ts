@@ -20,6 +20,10 @@ export class TransactionDto {
 
   description!: string;
 
+  /** The caller's reference given with the charge, credit or reservation (null if none). */
+  @ApiProperty({ type: 'string', nullable: true, maxLength: 255 })
+  reference!: string | null;
+
   /** ISO 8601, UTC. */
   @ApiProperty({ format: 'date-time' })
   created_at!: string;

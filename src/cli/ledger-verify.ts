@@ -1,0 +1,40 @@
+import pg from 'pg';
+import { ConfigError, loadConfig } from '../config/config.js';
+import { verifyLedger } from '../ledger/ledger-verify.js';
+
+/** `npm run ledger:verify`: audits the ledger of DATABASE_URL; exits 1 listing the offending
+ *  accounts. Read-only. */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  if (config.database.url === undefined) {
+    throw new ConfigError('DATABASE_URL', 'must be set to verify the ledger');
+  }
+  const client = new pg.Client({ connectionString: config.database.url });
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    const violations = await verifyLedger(client);
+    const { rows } = await client.query<{ accounts: string }>(
+      'SELECT count(*) AS accounts FROM accounts',
+    );
+    await client.query('COMMIT');
+    if (violations.length === 0) {
+      console.log(`[ledger:verify] ok: ${rows[0].accounts} account(s), no violations`);
+      return;
+    }
+    for (const v of violations)
+      console.error(`[ledger:verify] ${v.user_id}: ${v.check}: ${v.detail}`);
+    console.error(`[ledger:verify] ${violations.length} violation(s)`);
+    process.exitCode = 1;
+  } finally {
+    await client.end();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(
+    `[ledger:verify] failed: ${error instanceof Error ? error.message : String(error)}`,
+  );
+  process.exit(1);
+});

@@ -1,0 +1,154 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import {
+  IsBoolean,
+  IsInt,
+  IsOptional,
+  IsString,
+  IsUUID,
+  Length,
+  Max,
+  Min,
+  NotContains,
+} from 'class-validator';
+import { ReferenceProperty } from '../../common/dto/reference.js';
+import { lowerCaseUuid } from '../../common/dto/user-id.params.dto.js';
+
+const AMOUNT = {
+  type: 'integer',
+  minimum: 1,
+  maximum: Number.MAX_SAFE_INTEGER,
+  example: 500,
+} as const;
+
+/** Body of POST /reservations: a hold on the available balance. */
+export class CreateReservationDto {
+  @ApiProperty({ format: 'uuid', description: "The user's id (any RFC 4122 UUID)." })
+  @lowerCaseUuid
+  @IsUUID('all')
+  user_id!: string;
+
+  @ApiProperty({ ...AMOUNT, description: 'Tokens to hold: a JSON integer from 1 to 2^53-1.' })
+  @IsInt()
+  @Min(1)
+  @Max(Number.MAX_SAFE_INTEGER)
+  amount!: number;
+
+  @ApiProperty({ minLength: 1, maxLength: 1000, example: 'Consultation 7f3a (estimate)' })
+  @IsString()
+  @Length(1, 1000)
+  @NotContains('\u0000', { message: 'description must not contain NUL characters' })
+  description!: string;
+
+  @ReferenceProperty()
+  reference?: string;
+
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 1,
+    maximum: 86_400,
+    default: 600,
+    description: 'Seconds until the hold expires (by the database clock) and its tokens are free.',
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(86_400)
+  ttl_seconds?: number;
+}
+
+/** Body of POST /reservations/{id}/capture; empty or `{}` captures the held amount. */
+export class CaptureReservationDto {
+  @ApiPropertyOptional({
+    ...AMOUNT,
+    description:
+      'Tokens to debit (default: the held amount). More than held is 422 CAPTURE_EXCEEDS_HOLD ' +
+      'unless allow_overage is true. The rest of the hold is released.',
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(Number.MAX_SAFE_INTEGER)
+  amount?: number;
+
+  @ApiPropertyOptional({
+    default: false,
+    description:
+      'Debit an amount above the hold: the excess comes from the available balance, or the ' +
+      'capture is 402 and the hold stays held.',
+  })
+  @IsOptional()
+  @IsBoolean()
+  allow_overage?: boolean;
+
+  @ApiPropertyOptional({
+    minLength: 1,
+    maxLength: 1000,
+    description: "The ledger entry's description (default: the reservation's).",
+  })
+  @IsOptional()
+  @IsString()
+  @Length(1, 1000)
+  @NotContains('\u0000', { message: 'description must not contain NUL characters' })
+  description?: string;
+
+  @ReferenceProperty()
+  reference?: string;
+}
+
+export class ReservationIdParams {
+  @ApiProperty({ format: 'uuid', description: "The reservation's id." })
+  @lowerCaseUuid
+  @IsUUID('all')
+  id!: string;
+}
+
+export class ReservationDto {
+  @ApiProperty({ format: 'uuid' })
+  id!: string;
+
+  @ApiProperty({ format: 'uuid' })
+  user_id!: string;
+
+  @ApiProperty({ ...AMOUNT, description: 'Tokens held.' })
+  amount!: number;
+
+  description!: string;
+
+  @ApiProperty({ type: 'string', nullable: true })
+  reference!: string | null;
+
+  /** `expired` once the database clock reaches expires_at, even before the sweep. */
+  @ApiProperty({ enum: ['held', 'captured', 'released', 'expired'] })
+  status!: 'held' | 'captured' | 'released' | 'expired';
+
+  @ApiProperty({ format: 'date-time' })
+  expires_at!: string;
+
+  @ApiProperty({ format: 'date-time' })
+  created_at!: string;
+
+  /** Tokens debited by the capture (null until captured). */
+  @ApiProperty({ type: 'integer', nullable: true, minimum: 1, maximum: Number.MAX_SAFE_INTEGER })
+  captured_amount!: number | null;
+
+  /** The capture's ledger entry (null until captured). */
+  @ApiProperty({ type: 'string', format: 'uuid', nullable: true })
+  transaction_id!: string | null;
+}
+
+export class CaptureResultDto {
+  @ApiProperty({ enum: ['success'] })
+  status!: 'success';
+
+  /** The capture's ledger entry. */
+  @ApiProperty({ format: 'uuid' })
+  transaction_id!: string;
+
+  /** The ledger balance after the capture. */
+  @ApiProperty({ type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER, example: 880 })
+  balance!: number;
+
+  /** Balance minus unexpired holds, after the capture. */
+  @ApiProperty({ type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER, example: 380 })
+  available!: number;
+}

@@ -1,0 +1,251 @@
+import { Injectable } from '@nestjs/common';
+import { type Queryable, Sql, type Statement } from '../database/sql.js';
+import { countConsultation } from '../usage/usage-rollup.js';
+import { dueHolds } from './due-holds.js';
+
+export type ReservationStatus = 'held' | 'captured' | 'released' | 'expired';
+
+export interface ReservationRow {
+  id: string;
+  user_id: string;
+  amount: number;
+  description: string;
+  reference: string | null;
+  /** As of the database clock: a hold past expires_at reads 'expired' before the sweep. */
+  status: ReservationStatus;
+  expires_at: Date;
+  created_at: Date;
+  captured_amount: number | null;
+  transaction_id: string | null;
+}
+
+export interface NewHold {
+  userId: string;
+  amount: number;
+  description: string;
+  reference: string | null;
+  client: string;
+  ttlSeconds: number;
+}
+
+export interface Capture {
+  userId: string;
+  reservationId: string;
+  /** null: the held amount. */
+  amount: number | null;
+  allowOverage: boolean;
+  description: string | null;
+  reference: string | null;
+  client: string;
+}
+
+export type HoldOutcome =
+  | { result: 'held'; reservation: ReservationRow }
+  | { result: 'insufficient_balance' }
+  | { result: 'no_account' };
+
+/** Why a capture or release did not happen: the reservation's state, read under its row lock. */
+export interface Refusal {
+  state: ReservationStatus | 'gone';
+  held: number;
+}
+
+export type CaptureOutcome =
+  | { result: 'captured'; transactionId: string; balance: number; available: number }
+  | ({ result: 'refused' } & Refusal);
+
+export type ReleaseOutcome =
+  { result: 'released'; reservation: ReservationRow } | ({ result: 'refused' } & Refusal);
+
+function columns(alias: string): string {
+  return `${alias}.id, ${alias}.user_id, ${alias}.amount, ${alias}.description, ${alias}.reference,
+    CASE WHEN ${alias}.status = 'held' AND ${alias}.expires_at <= now() THEN 'expired'
+         ELSE ${alias}.status END AS status,
+    ${alias}.expires_at, ${alias}.created_at, ${alias}.captured_amount, ${alias}.transaction_id`;
+}
+
+/** A hold: reserves `amount` of the available balance on the locked account row, then records
+ *  the reservation, in one statement. */
+const HOLD: Statement = {
+  name: 'reservations_hold',
+  text: `
+    WITH ${dueHolds()}, held AS (
+      UPDATE accounts SET reserved = reserved + $2, updated_at = now()
+       WHERE user_id = $1 AND balance - reserved + (SELECT amount FROM due) >= $2
+      RETURNING user_id
+    ), reservation AS (
+      INSERT INTO reservations AS r (user_id, amount, description, reference, client, expires_at)
+      SELECT user_id, $2, $3, $4, $5, now() + make_interval(secs => $6) FROM held
+      RETURNING ${columns('r')}
+    )
+    SELECT reservation.*, EXISTS (SELECT 1 FROM accounts WHERE user_id = $1) AS account_exists
+      FROM (SELECT 1) AS one LEFT JOIN reservation ON true`,
+};
+
+const FIND: Statement = {
+  name: 'reservations_find',
+  text: `SELECT ${columns('r')} FROM reservations r WHERE r.id = $1`,
+};
+
+/**
+ * A capture, in one statement. The reservation row is locked first (so concurrent captures and
+ * releases of one hold queue, and each sees the state the previous one left), then the account
+ * row; the debit, the ledger entry, the usage rollup and the reservation's new state are written
+ * together or not at all. Up to the held amount the tokens are already reserved; an overage must
+ * fit in the available balance.
+ */
+const CAPTURE: Statement = {
+  name: 'reservations_capture',
+  text: `
+    WITH target AS (
+      SELECT id, amount, description, reference, status, expires_at <= now() AS past_expiry
+        FROM reservations WHERE user_id = $1 AND id = $2 FOR UPDATE
+    ), ${dueHolds('$2')}, capture AS (
+      SELECT amount AS held, coalesce($3::bigint, amount) AS debit,
+             coalesce($5::text, description) AS description,
+             coalesce($6::text, reference) AS reference
+        FROM target
+       WHERE status = 'held' AND NOT past_expiry
+         AND (coalesce($3::bigint, amount) <= amount OR $4::boolean)
+    ), debited AS (
+      UPDATE accounts a
+         SET balance = a.balance - c.debit, reserved = a.reserved - c.held, updated_at = now()
+        FROM capture c
+       WHERE a.user_id = $1 AND a.balance - a.reserved + c.held + (SELECT amount FROM due) >= c.debit
+      RETURNING a.user_id, a.balance, a.balance - a.reserved + (SELECT amount FROM due) AS available,
+                c.debit, c.description, c.reference
+    ), entry AS (
+      INSERT INTO ledger_entries (user_id, type, amount, balance_after, description, reference, client)
+      SELECT user_id, 'debit', -debit, balance, description, reference, $7 FROM debited
+      RETURNING id, balance_after
+    ), ${countConsultation('debited', 'debit')}, captured AS (
+      UPDATE reservations r
+         SET status = 'captured', captured_amount = d.debit, transaction_id = e.id,
+             resolved_at = now()
+        FROM debited d, entry e
+       WHERE r.user_id = $1 AND r.id = $2
+    )
+    SELECT t.status, t.past_expiry, t.amount AS held, e.id AS transaction_id, e.balance_after,
+           d.available
+      FROM (SELECT 1) AS one LEFT JOIN target t ON true LEFT JOIN entry e ON true
+      LEFT JOIN debited d ON true`,
+};
+
+/** A release, in one statement: the reservation row locked first, then the account row. */
+const RELEASE: Statement = {
+  name: 'reservations_release',
+  text: `
+    WITH target AS (
+      SELECT status, expires_at <= now() AS past_expiry, amount
+        FROM reservations WHERE user_id = $1 AND id = $2 FOR UPDATE
+    ), released AS (
+      UPDATE reservations r SET status = 'released', resolved_at = now()
+        FROM target t
+       WHERE r.user_id = $1 AND r.id = $2 AND t.status = 'held' AND NOT t.past_expiry
+      RETURNING ${columns('r')}
+    ), account AS (
+      UPDATE accounts a SET reserved = a.reserved - r.amount, updated_at = now()
+        FROM released r WHERE a.user_id = $1
+    )
+    SELECT t.status AS locked_status, t.past_expiry, t.amount AS held, released.*
+      FROM (SELECT 1) AS one LEFT JOIN target t ON true LEFT JOIN released ON true`,
+};
+
+/**
+ * The sweep: marks a bounded batch of holds past expires_at as expired and takes them out of
+ * accounts.reserved (reservation rows locked first, as everywhere). SKIP LOCKED lets replicas
+ * sweep together, and skips holds a debit is counting right now.
+ */
+const SWEEP: Statement = {
+  name: 'reservations_sweep',
+  text: `
+    WITH past AS (
+      SELECT user_id, id FROM reservations
+       WHERE status = 'held' AND expires_at <= now()
+       ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED
+    ), swept AS (
+      UPDATE reservations r SET status = 'expired', resolved_at = now()
+        FROM past WHERE r.user_id = past.user_id AND r.id = past.id
+      RETURNING r.user_id, r.amount
+    ), totals AS (
+      SELECT user_id, sum(amount) AS amount FROM swept GROUP BY user_id
+    ), accounts_updated AS (
+      UPDATE accounts a SET reserved = a.reserved - t.amount FROM totals t
+       WHERE a.user_id = t.user_id
+    )
+    SELECT count(*)::bigint AS swept FROM swept`,
+};
+
+interface RefusalRow {
+  status: ReservationStatus | null;
+  past_expiry: boolean | null;
+  held: number | null;
+}
+
+function refusal(row: RefusalRow): { result: 'refused' } & Refusal {
+  const state = row.status === null ? 'gone' : row.past_expiry ? 'expired' : row.status;
+  return { result: 'refused', state, held: row.held ?? 0 };
+}
+
+@Injectable()
+export class ReservationsRepository {
+  constructor(private readonly sql: Sql) {}
+
+  async hold(hold: NewHold, db: Queryable = this.sql): Promise<HoldOutcome> {
+    const row = await db.one<Partial<ReservationRow> & { account_exists: boolean }>(HOLD, [
+      hold.userId,
+      hold.amount,
+      hold.description,
+      hold.reference,
+      hold.client,
+      hold.ttlSeconds,
+    ]);
+    if (row.id == null)
+      return { result: row.account_exists ? 'insufficient_balance' : 'no_account' };
+    const { account_exists: exists, ...reservation } = row;
+    return exists
+      ? { result: 'held', reservation: reservation as ReservationRow }
+      : { result: 'no_account' };
+  }
+
+  async find(id: string): Promise<ReservationRow | undefined> {
+    const rows = await this.sql.query<ReservationRow>(FIND, [id]);
+    return rows[0];
+  }
+
+  async capture(capture: Capture, db: Queryable = this.sql): Promise<CaptureOutcome> {
+    const row = await db.one<
+      RefusalRow & { transaction_id: string | null; balance_after: number; available: number }
+    >(CAPTURE, [
+      capture.userId,
+      capture.reservationId,
+      capture.amount,
+      capture.allowOverage,
+      capture.description,
+      capture.reference,
+      capture.client,
+    ]);
+    if (row.transaction_id === null) return refusal(row);
+    return {
+      result: 'captured',
+      transactionId: row.transaction_id,
+      balance: row.balance_after,
+      available: row.available,
+    };
+  }
+
+  async release(userId: string, id: string, db: Queryable = this.sql): Promise<ReleaseOutcome> {
+    const row = await db.one<
+      RefusalRow & { locked_status: ReservationStatus | null } & Partial<ReservationRow>
+    >(RELEASE, [userId, id]);
+    const { locked_status, past_expiry, held, ...reservation } = row;
+    if (reservation.id == null) return refusal({ status: locked_status, past_expiry, held });
+    return { result: 'released', reservation: reservation as ReservationRow };
+  }
+
+  /** Marks up to `limit` holds past expiry as expired; returns how many. */
+  async sweep(limit: number): Promise<number> {
+    const row = await this.sql.one<{ swept: number }>(SWEEP, [limit]);
+    return row.swept;
+  }
+}

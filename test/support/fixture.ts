@@ -1,0 +1,39 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, expect } from '@jest/globals';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { startTestApp } from './app.js';
+import { createTestDatabase, type TestDatabase } from './database.js';
+import { type Client, client } from './http.js';
+
+export interface Fixture {
+  db: TestDatabase;
+  app: NestFastifyApplication;
+  api: Client;
+  /** A new user credited with `amount` tokens. */
+  funded(amount: number): Promise<string>;
+}
+
+/** Inside a describe(): a fresh database and the real app for the file, closed after it. */
+export function useTestApp(): Fixture {
+  const fixture = {} as Fixture;
+  beforeAll(async () => {
+    fixture.db = await createTestDatabase();
+    fixture.app = await startTestApp(fixture.db.url);
+    fixture.api = client(fixture.app);
+    fixture.funded = async (amount) => {
+      const user = randomUUID();
+      const answer = await fixture.api.post('/billing/credit-tokens', {
+        user_id: user,
+        amount,
+        description: 'grant',
+      });
+      expect(answer.status).toBe(200);
+      return user;
+    };
+  });
+  afterAll(async () => {
+    await fixture.app?.close();
+    await fixture.db?.drop();
+  });
+  return fixture;
+}
