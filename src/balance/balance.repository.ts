@@ -3,7 +3,7 @@ import { Sql, type Statement } from '../database/sql.js';
 
 /** The balance and the unexpired holds, from one snapshot (every writer changes both in one
  *  transaction); a hold stops counting at expires_at by the database clock, swept or not. */
-const BALANCE: Statement = {
+export const BALANCE: Statement = {
   name: 'balance_read',
   text: `
     SELECT a.balance,

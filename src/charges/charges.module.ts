@@ -2,9 +2,10 @@ import { Module } from '@nestjs/common';
 import { ChargesController } from './charges.controller.js';
 import { ChargesRepository } from './charges.repository.js';
 import { ChargesService } from './charges.service.js';
+import { DebitBatcher } from './debit-batcher.js';
 
 @Module({
   controllers: [ChargesController],
-  providers: [ChargesService, ChargesRepository],
+  providers: [ChargesService, ChargesRepository, DebitBatcher],
 })
 export class ChargesModule {}

@@ -1,7 +1,9 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { PaymentRefusedError, UnprocessableError } from '../common/errors.js';
+import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import type { Queryable } from '../database/sql.js';
-import { ChargesRepository, type Movement } from './charges.repository.js';
+import { ChargesRepository, type DebitOutcome, type Movement } from './charges.repository.js';
+import { DebitBatcher } from './debit-batcher.js';
 
 export type { Movement as MoneyMovement } from './charges.repository.js';
 
@@ -12,11 +14,19 @@ export interface MoneyMovementResult {
 
 @Injectable()
 export class ChargesService {
-  constructor(private readonly charges: ChargesRepository) {}
+  private readonly batching: boolean;
+
+  constructor(
+    private readonly charges: ChargesRepository,
+    private readonly batcher: DebitBatcher,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.batching = config.charges.batching;
+  }
 
   /** Debits the account from its available balance, or refuses with nothing written. */
   async charge(movement: Movement, db?: Queryable): Promise<MoneyMovementResult> {
-    const outcome = await this.charges.debit(movement, db);
+    const outcome = await this.debit(movement, db);
     switch (outcome.result) {
       case 'debited':
         return { transactionId: outcome.transactionId, balance: outcome.balance };
@@ -31,6 +41,17 @@ export class ChargesService {
           `No account for user ${movement.userId}.`,
         );
     }
+  }
+
+  /**
+   * The route of a debit: group commit when batching is on, else one statement. A charge with an
+   * Idempotency-Key runs inside the transaction that stores its key (`db.transactional`), so it
+   * takes the single statement on that transaction's connection; the batch statement does not
+   * record keys.
+   */
+  private debit(movement: Movement, db?: Queryable): Promise<DebitOutcome> {
+    if (this.batching && !db?.transactional) return this.batcher.debit(movement);
+    return this.charges.debit(movement, db);
   }
 
   /** Credits the account, creating it on first credit. */

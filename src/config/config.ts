@@ -76,6 +76,13 @@ export interface AppConfig {
     dataDir: string;
     port: number;
   };
+  charges: {
+    /** Group commit: charges that arrive while a debit statement is in flight are debited
+     *  together by the next one. Off: one statement per charge. */
+    batching: boolean;
+    /** The most charges one batch statement debits. */
+    batchMax: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -246,6 +253,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
     embedded: {
       dataDir: text(env, 'EMBEDDED_PG_DIR', '.data/postgres'),
       port: integer(env, 'EMBEDDED_PG_PORT', 54329, 1, 65535),
+    },
+    charges: {
+      batching: boolean(env, 'CHARGE_BATCHING', true),
+      batchMax: integer(env, 'CHARGE_BATCH_MAX', 500, 2, 5000),
     },
   };
 }

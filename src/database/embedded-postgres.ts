@@ -17,6 +17,8 @@ export interface EmbeddedOptions {
   port: number;
   database: string;
   log: (message: string) => void;
+  /** Extra server settings (`-c name=value`), e.g. max_connections for the benchmark. */
+  settings?: Record<string, string>;
 }
 
 async function exists(file: string): Promise<boolean> {
@@ -78,7 +80,14 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     persistent: true,
     createPostgresUser: process.getuid?.() === 0,
     initdbFlags: ['--encoding=UTF8', '--no-locale'],
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1'],
+    postgresFlags: [
+      '-c',
+      'listen_addresses=127.0.0.1',
+      ...Object.entries(options.settings ?? {}).flatMap(([name, value]) => [
+        '-c',
+        `${name}=${value}`,
+      ]),
+    ],
     onLog: () => undefined,
     onError: (error: unknown) => options.log(`embedded PostgreSQL: ${String(error)}`.trim()),
   });

@@ -1,9 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type pg from 'pg';
+import Cursor from 'pg-cursor';
 import { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver.js';
 import { translateDatabaseError } from './database-errors.js';
+import { pgTypes } from './int8.js';
 
 /** A named statement: pg prepares it once per connection and reuses the plan. */
 export interface Statement {
@@ -14,6 +16,8 @@ export interface Statement {
 /** Where a repository runs its statements: the pool (each statement its own transaction) or one
  *  transaction (see Sql.transaction). */
 export interface Queryable {
+  /** True inside Sql.transaction: statements must run on that transaction's connection. */
+  readonly transactional: boolean;
   query<Row extends object>(statement: Statement, values: unknown[]): Promise<Row[]>;
   one<Row extends object>(statement: Statement, values: unknown[]): Promise<Row>;
 }
@@ -39,6 +43,8 @@ function exactlyOne<Row>(statement: Statement, rows: Row[]): Row {
 }
 
 class Transaction implements Queryable {
+  readonly transactional = true;
+
   constructor(private readonly client: pg.PoolClient) {}
 
   query<Row extends object>(statement: Statement, values: unknown[]): Promise<Row[]> {
@@ -56,6 +62,8 @@ class Transaction implements Queryable {
  */
 @Injectable()
 export class Sql implements Queryable {
+  readonly transactional = false;
+
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   private get pool(): pg.Pool {
@@ -106,6 +114,45 @@ export class Sql implements Queryable {
     } finally {
       // A connection that failed is destroyed rather than returned to the pool.
       client.release(broken);
+    }
+  }
+
+  /**
+   * Rows of a statement read through a server-side cursor, `batchSize` at a time, on a connection
+   * checked out of the same pool: memory stays bounded however many rows match. The connection
+   * goes back to the pool when the iteration ends, and is discarded if it failed. A failure
+   * mid-way rejects the iteration (the caller must not present a partial result as complete).
+   */
+  async *stream<Row extends object>(
+    text: string,
+    values: unknown[],
+    batchSize: number,
+  ): AsyncGenerator<Row[], void, undefined> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (error) {
+      throw translateDatabaseError(error);
+    }
+    let failure: Error | undefined;
+    const cursor = client.query(new Cursor<Row>(text, values, { types: pgTypes }));
+    try {
+      for (;;) {
+        const rows = await cursor.read(batchSize);
+        if (rows.length === 0) return;
+        yield rows;
+      }
+    } catch (error) {
+      failure = error instanceof Error ? error : new Error(String(error));
+      throw translateDatabaseError(error);
+    } finally {
+      if (failure === undefined) {
+        // An iteration abandoned early (the HTTP client went away) closes its portal first.
+        await cursor.close().catch((error: unknown) => {
+          failure = error instanceof Error ? error : new Error(String(error));
+        });
+      }
+      client.release(failure);
     }
   }
 }

@@ -3,6 +3,7 @@ import { Sql, type Statement } from '../database/sql.js';
 import type { EntryType } from './ledger-entry.entity.js';
 
 export interface LedgerRow {
+  seq: number;
   id: string;
   user_id: string;
   type: EntryType;
@@ -13,26 +14,66 @@ export interface LedgerRow {
   created_at: Date;
 }
 
-/** Newest first; `seq` is the deterministic tie-break (rows of one statement share now()). */
-const HISTORY: Statement = {
-  name: 'transactions_history',
-  text: `
-    SELECT id, user_id, type, amount, balance_after, description, reference, created_at
-      FROM ledger_entries WHERE user_id = $1
-     ORDER BY seq DESC`,
-};
+/** Which of a user's entries to read; every bound optional. */
+export interface HistoryFilter {
+  /** Only rows older than this seq (the keyset of the previous page). */
+  beforeSeq?: number;
+  /** created_at >= from (inclusive). */
+  from?: Date;
+  /** created_at < to (exclusive). */
+  to?: Date;
+  type?: EntryType;
+}
+
+/**
+ * Newest first by `seq`, the monotonic tie-break (rows of one statement share now()). The keyset
+ * bound is an index condition on the primary key (user_id, seq), so a page deep in a long history
+ * costs the same as the first one: no OFFSET, no COUNT. `LIMIT NULL` reads everything.
+ */
+const HISTORY_TEXT = `
+  SELECT seq, id, user_id, type, amount, balance_after, description, reference, created_at
+    FROM ledger_entries
+   WHERE user_id = $1
+     AND seq < coalesce($2::bigint, 9223372036854775807)
+     AND ($3::timestamptz IS NULL OR created_at >= $3::timestamptz)
+     AND ($4::timestamptz IS NULL OR created_at < $4::timestamptz)
+     AND ($5::text IS NULL OR type = $5::text)
+   ORDER BY seq DESC
+   LIMIT $6::int`;
+
+export const HISTORY_PAGE: Statement = { name: 'transactions_history_page', text: HISTORY_TEXT };
+
+/** Rows fetched from the database cursor per round trip while streaming a whole history. */
+const STREAM_BATCH = 1000;
 
 const ACCOUNT_EXISTS: Statement = {
   name: 'transactions_account_exists',
   text: 'SELECT EXISTS (SELECT 1 FROM accounts WHERE user_id = $1) AS found',
 };
 
+function parameters(userId: string, filter: HistoryFilter, limit: number | null): unknown[] {
+  return [
+    userId,
+    filter.beforeSeq ?? null,
+    filter.from?.toISOString() ?? null,
+    filter.to?.toISOString() ?? null,
+    filter.type ?? null,
+    limit,
+  ];
+}
+
 @Injectable()
 export class TransactionsRepository {
   constructor(private readonly sql: Sql) {}
 
-  history(userId: string): Promise<LedgerRow[]> {
-    return this.sql.query<LedgerRow>(HISTORY, [userId]);
+  /** At most `limit` rows, newest first. */
+  page(userId: string, filter: HistoryFilter, limit: number): Promise<LedgerRow[]> {
+    return this.sql.query<LedgerRow>(HISTORY_PAGE, parameters(userId, filter, limit));
+  }
+
+  /** Every matching row, newest first, in batches read from a database cursor. */
+  stream(userId: string, filter: HistoryFilter): AsyncGenerator<LedgerRow[], void, undefined> {
+    return this.sql.stream<LedgerRow>(HISTORY_TEXT, parameters(userId, filter, null), STREAM_BATCH);
   }
 
   async accountExists(userId: string): Promise<boolean> {

@@ -1,4 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
+import type { LedgerRow } from '../transactions.repository.js';
 
 export class TransactionDto {
   @ApiProperty({ format: 'uuid' })
@@ -27,4 +28,17 @@ export class TransactionDto {
   /** ISO 8601, UTC. */
   @ApiProperty({ format: 'date-time' })
   created_at!: string;
+}
+
+export function toTransactionDto(row: LedgerRow): TransactionDto {
+  return {
+    id: row.id,
+    user_id: row.user_id,
+    amount: row.amount,
+    type: row.type,
+    balance_after: row.balance_after,
+    description: row.description,
+    reference: row.reference,
+    created_at: row.created_at.toISOString(),
+  };
 }

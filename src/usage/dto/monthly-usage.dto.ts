@@ -12,7 +12,7 @@ export class MonthlyUsageDto {
   @ApiProperty({ type: 'integer', minimum: 0, example: 35 })
   consultations_count!: number;
 
-  /** First instant of the current calendar month, UTC (inclusive). */
+  /** First instant of the calendar month, UTC (inclusive). */
   @ApiProperty({ format: 'date-time', example: '2026-11-01T00:00:00.000Z' })
   start_date!: string;
 

@@ -1,0 +1,86 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '../config/config.js';
+import { ChargesRepository, type DebitOutcome, type Movement } from './charges.repository.js';
+
+interface Waiting extends Movement {
+  resolve(outcome: DebitOutcome): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * Group commit of debits (TigerBeetle's idea on PostgreSQL). At most one debit statement is in
+ * flight per process; the charges that arrive meanwhile wait in arrival order and are debited
+ * together by the next statement, so one round trip and one commit serve many charges. A charge
+ * that arrives when nothing is in flight goes at once, alone, by the single-charge statement.
+ *
+ * Every guarantee of the single statement holds: the database decides each charge (see
+ * DEBIT_BATCH) under the account row locks, so replicas need no coordination. Charges the batch
+ * leaves undecided go back to the head of the queue, ahead of newer ones: per-user arrival order
+ * is kept. A failed statement wrote nothing (it is one statement: all or nothing), and every
+ * charge of it is refused with that error (a 503 for an unavailable database), exactly as a
+ * single charge would be; none is retried behind the caller's back, so none can be doubled.
+ */
+@Injectable()
+export class DebitBatcher {
+  private readonly queue: Waiting[] = [];
+  private inFlight = false;
+  private readonly batchMax: number;
+
+  constructor(
+    private readonly charges: ChargesRepository,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.batchMax = config.charges.batchMax;
+  }
+
+  debit(debit: Movement): Promise<DebitOutcome> {
+    return new Promise<DebitOutcome>((resolve, reject) => {
+      this.queue.push({ ...debit, resolve, reject });
+      this.next();
+    });
+  }
+
+  private next(): void {
+    if (this.inFlight || this.queue.length === 0) return;
+    this.inFlight = true;
+    const batch = this.queue.splice(0, this.batchMax);
+    void this.settle(batch).finally(() => {
+      this.inFlight = false;
+      this.next();
+    });
+  }
+
+  private async settle(batch: Waiting[]): Promise<void> {
+    if (batch.length === 1) {
+      await this.alone(batch);
+      return;
+    }
+    let outcomes;
+    try {
+      outcomes = await this.charges.debitBatch(batch);
+    } catch (error) {
+      for (const waiting of batch) waiting.reject(error);
+      return;
+    }
+    const deferred: Waiting[] = [];
+    const single: Waiting[] = [];
+    outcomes.forEach((outcome, i) => {
+      if (outcome.result === 'deferred') deferred.push(batch[i]);
+      else if (outcome.result === 'single') single.push(batch[i]);
+      else batch[i].resolve(outcome);
+    });
+    // Still in flight: later charges of these users wait behind them (per-user order is kept).
+    await this.alone(single);
+    this.queue.unshift(...deferred);
+  }
+
+  /** One by one, in arrival order, by the single-charge statement. */
+  private async alone(charges: Waiting[]): Promise<void> {
+    for (const waiting of charges) {
+      await this.charges.debit(waiting).then(
+        (outcome) => waiting.resolve(outcome),
+        (error: unknown) => waiting.reject(error),
+      );
+    }
+  }
+}
