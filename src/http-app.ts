@@ -88,7 +88,13 @@ export async function createApp(
     // (with Connection: close) rather than answered 503: the drain refuses nothing it can serve.
     return503OnClosing: false,
     genReqId: requestId,
+    // Receiving a request (headers and body) may take this long; Node enforces it from the
+    // server's construction options and checks every second (its default interval is 30 s).
     requestTimeout: config.requestReceiveTimeoutMs,
+    http: {
+      requestTimeout: config.requestReceiveTimeoutMs,
+      connectionsCheckingInterval: 1000,
+    },
     bodyLimit: config.bodyLimitBytes,
     routerOptions: { maxParamLength: 100 },
     // Router errors (a malformed % escape, an over-long parameter) bypass Nest's filters.

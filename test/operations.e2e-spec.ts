@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Lifecycle } from '../src/health/lifecycle.js';
@@ -244,5 +245,41 @@ describe('the database going away', () => {
     );
     // Whatever happened inside the outage, the balance matches the ledger.
     expect(Number(rows[0].balance)).toBe(100 - Number(rows[0].debits));
+  });
+});
+
+describe('slow clients', () => {
+  let db: TestDatabase;
+  let app: NestFastifyApplication;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    app = await startTestApp(db.url, { env: { REQUEST_RECEIVE_TIMEOUT_MS: '1000' } });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await db?.drop();
+  });
+
+  it('cuts off a request whose body never finishes arriving with 408', async () => {
+    const { port } = app.getHttpServer().address() as net.AddressInfo;
+    const started = Date.now();
+    const answer = await new Promise<string>((resolve, reject) => {
+      let received = '';
+      const socket = net.connect(port, '127.0.0.1', () => {
+        socket.write(
+          'POST /billing/credit-tokens HTTP/1.1\r\nHost: test\r\n' +
+            'Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"user_id"',
+        );
+      });
+      socket.on('data', (chunk: Buffer) => (received += chunk.toString()));
+      socket.on('close', () => resolve(received));
+      socket.on('error', reject);
+      setTimeout(() => socket.destroy(new Error('no answer within 10 s')), 10_000);
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 408/);
+    expect(Date.now() - started).toBeLessThan(4000);
   });
 });
