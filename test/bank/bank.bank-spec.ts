@@ -7,7 +7,7 @@ import { expect, it } from '@jest/globals';
 import pg from 'pg';
 import { freePort } from '../support/free-port.js';
 import { check } from './check.js';
-import { Database, Service, sleep } from './cluster.js';
+import { BANK_CLIENTS, Database, Service, sleep } from './cluster.js';
 import { random, Workload } from './workload.js';
 
 /**
@@ -50,6 +50,7 @@ it('keeps the bank consistent under process kills, terminated backends and datab
     DATABASE_URL: db.url,
     MIGRATE_ON_START: 'true',
     NODE_ENV: 'production',
+    BILLING_CLIENTS: BANK_CLIENTS,
     REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS),
     DB_POOL_SIZE: '8',
     DB_CONNECT_TIMEOUT_MS: '1000',

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -6,6 +7,12 @@ import {
   type EmbeddedDatabase,
   startEmbeddedPostgres,
 } from '../../src/database/embedded-postgres.js';
+
+/** The one client the workload calls as: the services run in production mode, where
+ *  authentication is required. A fresh token per run, never written anywhere but the env. */
+const BANK_TOKEN = randomBytes(24).toString('hex');
+export const BANK_CLIENTS = `bank:read,charge,credit:${BANK_TOKEN}`;
+export const BANK_AUTH = { authorization: `Bearer ${BANK_TOKEN}` };
 
 /** The system under test: one PostgreSQL (restartable) and service processes (killable). */
 export class Database {
@@ -114,6 +121,7 @@ export class Service {
     while (Date.now() < until) {
       try {
         const answer = await fetch(`${this.base}/balance/00000000-0000-4000-8000-000000000000`, {
+          headers: BANK_AUTH,
           signal: AbortSignal.timeout(2000),
         });
         if (answer.status === 404) return;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type Service, sleep } from './cluster.js';
+import { BANK_AUTH, type Service, sleep } from './cluster.js';
 
 /** Jepsen's bank workload, adapted: random money movements, every outcome recorded. */
 export type Kind = 'credit' | 'charge' | 'hold' | 'capture' | 'release';
@@ -84,7 +84,7 @@ export class Workload {
     const started = Date.now();
     this.stats.requests += 1;
     try {
-      const headers: Record<string, string> = {};
+      const headers: Record<string, string> = { ...BANK_AUTH };
       if (body !== undefined) headers['content-type'] = 'application/json';
       if (key !== undefined) headers['idempotency-key'] = key;
       const response = await fetch(`${this.service().base}${path}`, {
