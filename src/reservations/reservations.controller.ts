@@ -146,6 +146,11 @@ export class ReservationsController {
       'RESERVATION_EXPIRED once expired.',
   })
   @ApiIdempotencyKey()
+  @ApiBody({
+    required: false,
+    description: 'Nothing, or an empty JSON object (anything else is 400).',
+    schema: { type: 'object', maxProperties: 0, additionalProperties: false },
+  })
   @ApiOkResponse({ type: ReservationDto, headers: REPLAY_HEADERS })
   @ApiProblems(400, 404, 409, 413, 415, 422, 503)
   async release(
