@@ -19,6 +19,8 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
       {
         type: 'http',
         scheme: 'bearer',
+        // Tokens are opaque strings (BILLING_CLIENTS), not JWTs: no bearerFormat hint.
+        bearerFormat: undefined,
         description:
           'A client token from BILLING_CLIENTS. Each operation names the scope it needs ' +
           '(x-required-scope): read, charge or credit.',

@@ -24,6 +24,31 @@ const DESCRIPTIONS: Record<number, string> = {
   503: 'DATABASE_UNAVAILABLE: retry later.',
 };
 
+const RETRY_AFTER = {
+  'Retry-After': {
+    description: 'Seconds to wait before retrying.',
+    schema: { type: 'integer', minimum: 0 },
+  },
+};
+
+/** Headers a problem of this status may carry (see problemHeaders in problem-details.ts). */
+const HEADERS: Record<number, Record<string, object>> = {
+  401: {
+    'WWW-Authenticate': {
+      description:
+        'The bearer challenge; `error="invalid_token"` when a token was sent but is unknown.',
+      schema: { type: 'string', example: 'Bearer realm="billing-service"' },
+    },
+  },
+  409: {
+    'Retry-After': {
+      ...RETRY_AFTER['Retry-After'],
+      description: 'With IDEMPOTENCY_KEY_IN_USE: seconds to wait before retrying.',
+    },
+  },
+  429: RETRY_AFTER,
+};
+
 /** Example bodies per status (code, detail), built by the same function as real answers, so that
  *  Swagger UI shows each status with its own code rather than one example for all. */
 const EXAMPLES: Record<number, [code: string, detail: string][]> = {
@@ -65,6 +90,7 @@ function examplesFor(status: number) {
 export function problemResponse(status: number, description = DESCRIPTIONS[status] ?? 'Error.') {
   return {
     description,
+    ...(HEADERS[status] ? { headers: HEADERS[status] } : {}),
     content: {
       'application/problem+json': {
         schema: { $ref: getSchemaPath(ProblemDto) },
