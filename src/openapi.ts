@@ -2,6 +2,8 @@ import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { BEARER_SCHEME } from './common/auth/access.js';
 import { problemResponse } from './common/api-problems.js';
+import { STORED_STATUSES } from './idempotency/idempotency.service.js';
+import { REPLAY_HEADERS } from './idempotency/idempotent-request.js';
 
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   const config = new DocumentBuilder()
@@ -17,6 +19,8 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
       {
         type: 'http',
         scheme: 'bearer',
+        // Tokens are opaque strings (BILLING_CLIENTS), not JWTs: no bearerFormat hint.
+        bearerFormat: undefined,
         description:
           'A client token from BILLING_CLIENTS. Each operation names the scope it needs ' +
           '(x-required-scope): read, charge or credit.',
@@ -29,6 +33,7 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   });
   closeRequestBodies(document);
   documentRouterErrors(document);
+  documentReplays(document);
   return document;
 }
 
@@ -67,6 +72,30 @@ function closeRequestBodies(document: OpenAPIObject): void {
         if (schema !== undefined && !('$ref' in schema)) {
           (schema as { additionalProperties?: boolean }).additionalProperties = false;
         }
+      }
+    }
+  }
+}
+
+/**
+ * An operation that takes an Idempotency-Key replays its stored answers, the refusals it decided
+ * (402/404/409/422) as well as its 2xx, with `Idempotent-Replayed: true`: every such response
+ * documents the header.
+ */
+function documentReplays(document: OpenAPIObject): void {
+  for (const path of Object.values(document.paths)) {
+    for (const operation of operationsOf(path)) {
+      const keyed = (operation.parameters ?? []).some(
+        (p) => 'in' in p && p.in === 'header' && p.name === 'Idempotency-Key',
+      );
+      if (!keyed) continue;
+      for (const [status, response] of Object.entries(operation.responses)) {
+        const stored = status.startsWith('2') || STORED_STATUSES.has(Number(status));
+        if (!stored || response === undefined || '$ref' in response) continue;
+        (response as { headers?: object }).headers = {
+          ...(response as { headers?: object }).headers,
+          ...REPLAY_HEADERS,
+        };
       }
     }
   }

@@ -26,12 +26,29 @@ const DESCRIPTIONS: Record<number, string> = {
     '(a money movement with the same Idempotency-Key, which settles its unknown outcome).',
 };
 
-/** Sent with IDEMPOTENCY_KEY_IN_USE (409) and RATE_LIMITED (429). */
 const RETRY_AFTER = {
   'Retry-After': {
     description: 'Seconds to wait before retrying.',
-    schema: { type: 'integer', minimum: 1 },
+    schema: { type: 'integer', minimum: 0 },
   },
+};
+
+/** Headers a problem of this status may carry (see problemHeaders in problem-details.ts). */
+const HEADERS: Record<number, Record<string, object>> = {
+  401: {
+    'WWW-Authenticate': {
+      description:
+        'The bearer challenge; `error="invalid_token"` when a token was sent but is unknown.',
+      schema: { type: 'string', example: 'Bearer realm="billing-service"' },
+    },
+  },
+  409: {
+    'Retry-After': {
+      ...RETRY_AFTER['Retry-After'],
+      description: 'With IDEMPOTENCY_KEY_IN_USE: seconds to wait before retrying.',
+    },
+  },
+  429: RETRY_AFTER,
 };
 
 /** Example bodies per status (code, detail), built by the same function as real answers, so that
@@ -75,6 +92,7 @@ function examplesFor(status: number) {
 export function problemResponse(status: number, description = DESCRIPTIONS[status] ?? 'Error.') {
   return {
     description,
+    ...(HEADERS[status] ? { headers: HEADERS[status] } : {}),
     content: {
       'application/problem+json': {
         schema: { $ref: getSchemaPath(ProblemDto) },
@@ -88,11 +106,7 @@ export function problemResponse(status: number, description = DESCRIPTIONS[statu
 export function ApiProblem(status: number, description?: string) {
   return applyDecorators(
     ApiExtraModels(ProblemDto),
-    ApiResponse({
-      status,
-      ...problemResponse(status, description),
-      ...(status === 409 || status === 429 ? { headers: RETRY_AFTER } : {}),
-    }),
+    ApiResponse({ status, ...problemResponse(status, description) }),
   );
 }
 

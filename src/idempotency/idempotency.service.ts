@@ -17,7 +17,7 @@ import { IdempotencyRepository, type KeyScope } from './idempotency.repository.j
 
 /** Answers decided by the money operation itself: stored under the key and replayed. Anything
  *  else (invalid input, overload, 5xx) leaves the key free for a retry. */
-const STORED_STATUSES = new Set([402, 404, 409, 422]);
+export const STORED_STATUSES = new Set([402, 404, 409, 422]);
 
 export interface Rendered {
   status: number;

@@ -148,8 +148,8 @@ export class ReservationsController {
   @ApiIdempotencyKey()
   @ApiBody({
     required: false,
-    description: 'No body, or {}.',
-    schema: { type: 'object', additionalProperties: false, maxProperties: 0 },
+    description: 'Nothing, or an empty JSON object (anything else is 400).',
+    schema: { type: 'object', maxProperties: 0, additionalProperties: false },
   })
   @ApiOkResponse({ type: ReservationDto, headers: REPLAY_HEADERS })
   @ApiProblems(400, 404, 409, 413, 415, 422, 503)

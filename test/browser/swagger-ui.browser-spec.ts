@@ -11,7 +11,7 @@ import { type ServiceProcess, startService } from '../support/service-process.js
 /**
  * Swagger UI in a real browser (Debian's Chromium through playwright-core): the page an operator
  * or a developer of a calling service uses. Runs the built service on a fresh database, seeds a
- * user with a credit, then clicks through Authorize, "Try it out" and Execute on GET balance.
+ * user with a credit and a hold, then clicks through Authorize, "Try it out" and Execute on GET balance.
  * `npm run test:browser`; the screenshot lands in artifacts/.
  */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -46,6 +46,12 @@ describe('Swagger UI in Chromium', () => {
       body: JSON.stringify({ user_id: user, amount: 4321, description: 'browser test grant' }),
     });
     expect(credit.status).toBe(200);
+    const hold = await fetch(`${service.url}/billing/reservations`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...caller.headers },
+      body: JSON.stringify({ user_id: user, amount: 321, description: 'browser test hold' }),
+    });
+    expect(hold.status).toBe(201);
 
     profile = await mkdtemp(path.join(os.tmpdir(), 'billing-chromium-'));
     browser = await chromium.launchPersistentContext(profile, {
@@ -70,16 +76,14 @@ describe('Swagger UI in Chromium', () => {
     await page.goto(`${service.url}/billing/docs`);
     await page.locator('.swagger-ui .info .title').waitFor();
 
-    // The Authorize button exists once the document declares the bearer scheme (issue 4 §1).
+    // The document declares the bearer scheme (issue 4 §1): Authorize with the client's token.
     const authorize = page.locator('button.authorize');
-    const authDeclared = (await authorize.count()) > 0;
-    if (authDeclared) {
-      await authorize.first().click();
-      const dialog = page.locator('.dialog-ux .modal-ux');
-      await dialog.locator('input[type="text"], input[type="password"]').first().fill(caller.token);
-      await dialog.locator('button.authorize').click();
-      await dialog.locator('button.btn-done, button.close-modal').first().click();
-    }
+    await expect(authorize.count()).resolves.toBeGreaterThan(0);
+    await authorize.first().click();
+    const dialog = page.locator('.dialog-ux .modal-ux');
+    await dialog.locator('input[type="text"], input[type="password"]').first().fill(caller.token);
+    await dialog.locator('button.authorize').click();
+    await dialog.locator('button.btn-done, button.close-modal').first().click();
 
     const operation = page.locator('#operations-balance-balance');
     await operation.locator('.opblock-summary').click();
@@ -91,12 +95,15 @@ describe('Swagger UI in Chromium', () => {
     await live.waitFor();
     await expect(live.locator('.response-col_status').innerText()).resolves.toMatch(/^\s*200/);
     const body = await live.locator('.response-col_description pre').first().innerText();
-    expect(JSON.parse(body)).toEqual({ user_id: user, balance: 4321 });
-    if (authDeclared) {
-      await expect(operation.locator('.curl-command').innerText()).resolves.toContain(
-        `Authorization: Bearer ${caller.token}`,
-      );
-    }
+    expect(JSON.parse(body)).toEqual({
+      user_id: user,
+      balance: 4321,
+      reserved: 321,
+      available: 4000,
+    });
+    await expect(operation.locator('.curl-command').innerText()).resolves.toContain(
+      `Authorization: Bearer ${caller.token}`,
+    );
 
     await mkdir(ARTIFACTS, { recursive: true });
     await operation.screenshot({ path: path.join(ARTIFACTS, 'swagger-ui-balance.png') });

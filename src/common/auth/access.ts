@@ -1,6 +1,6 @@
 import { applyDecorators, type ExecutionContext, SetMetadata } from '@nestjs/common';
 import type { Reflector } from '@nestjs/core';
-import { ApiBearerAuth, ApiExtension, ApiSecurity } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiExtension, DECORATORS } from '@nestjs/swagger';
 import type { Scope } from '../../config/clients.js';
 import { ApiProblem } from '../api-problems.js';
 
@@ -28,11 +28,15 @@ export function RequiresScope(scope: Scope) {
   );
 }
 
-/** The route needs no token (health checks). */
+/**
+ * The route needs no token (health checks); a token sent anyway is not looked at. Documented as
+ * `security: []` (no requirement). Not `[{}]` ("anonymous allowed"): Prism's proxy reads that
+ * as a requirement and refuses requests that carry an Authorization header.
+ */
 export function Public() {
   return applyDecorators(
     SetMetadata(ACCESS, { public: true } satisfies AccessRule),
-    ApiSecurity({}),
+    SetMetadata(DECORATORS.API_SECURITY, []),
   );
 }
 
