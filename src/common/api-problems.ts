@@ -21,7 +21,17 @@ const DESCRIPTIONS: Record<number, string> = {
     'BALANCE_LIMIT (the balance would pass 2^53-1), CAPTURE_EXCEEDS_HOLD, or ' +
     'IDEMPOTENCY_KEY_REUSED (the key was used with a different request). Nothing was written.',
   429: 'RATE_LIMITED: the client is over its rate limit; retry after Retry-After seconds.',
-  503: 'DATABASE_UNAVAILABLE: retry later.',
+  503:
+    'DATABASE_UNAVAILABLE: the database is unavailable or the request timed out; retry later ' +
+    '(a money movement with the same Idempotency-Key, which settles its unknown outcome).',
+};
+
+/** Sent with IDEMPOTENCY_KEY_IN_USE (409) and RATE_LIMITED (429). */
+const RETRY_AFTER = {
+  'Retry-After': {
+    description: 'Seconds to wait before retrying.',
+    schema: { type: 'integer', minimum: 1 },
+  },
 };
 
 /** Example bodies per status (code, detail), built by the same function as real answers, so that
@@ -78,7 +88,11 @@ export function problemResponse(status: number, description = DESCRIPTIONS[statu
 export function ApiProblem(status: number, description?: string) {
   return applyDecorators(
     ApiExtraModels(ProblemDto),
-    ApiResponse({ status, ...problemResponse(status, description) }),
+    ApiResponse({
+      status,
+      ...problemResponse(status, description),
+      ...(status === 409 || status === 429 ? { headers: RETRY_AFTER } : {}),
+    }),
   );
 }
 

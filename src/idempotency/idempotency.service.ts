@@ -3,7 +3,7 @@ import {
   Injectable,
   Logger,
   type OnApplicationBootstrap,
-  type OnApplicationShutdown,
+  type OnModuleDestroy,
 } from '@nestjs/common';
 import { ConflictError, DomainError, UnprocessableError } from '../common/errors.js';
 import { PeriodicJob } from '../common/periodic-job.js';
@@ -34,7 +34,7 @@ type Outcome =
  * effect without its key.
  */
 @Injectable()
-export class IdempotencyService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class IdempotencyService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly log = new Logger('Idempotency');
   private readonly purgeJob: PeriodicJob;
 
@@ -53,7 +53,8 @@ export class IdempotencyService implements OnApplicationBootstrap, OnApplication
     this.purgeJob.start();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  // Before the database pool closes (which happens at application shutdown).
+  async onModuleDestroy(): Promise<void> {
     await this.purgeJob.stop();
   }
 

@@ -146,6 +146,11 @@ export class ReservationsController {
       'RESERVATION_EXPIRED once expired.',
   })
   @ApiIdempotencyKey()
+  @ApiBody({
+    required: false,
+    description: 'No body, or {}.',
+    schema: { type: 'object', additionalProperties: false, maxProperties: 0 },
+  })
   @ApiOkResponse({ type: ReservationDto, headers: REPLAY_HEADERS })
   @ApiProblems(400, 404, 409, 413, 415, 422, 503)
   async release(

@@ -3,7 +3,7 @@ import {
   Injectable,
   Logger,
   type OnApplicationBootstrap,
-  type OnApplicationShutdown,
+  type OnModuleDestroy,
 } from '@nestjs/common';
 import {
   ConflictError,
@@ -30,7 +30,7 @@ export interface Captured {
 
 /** Holds (TigerBeetle's pending transfers): hold → capture | release | expiry, exactly once. */
 @Injectable()
-export class ReservationsService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class ReservationsService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly log = new Logger('Reservations');
   private readonly sweepJob: PeriodicJob;
 
@@ -50,7 +50,8 @@ export class ReservationsService implements OnApplicationBootstrap, OnApplicatio
     this.sweepJob.start();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  // Before the database pool closes (which happens at application shutdown).
+  async onModuleDestroy(): Promise<void> {
     await this.sweepJob.stop();
   }
 

@@ -13,12 +13,13 @@ export interface Fixture {
   funded(amount: number): Promise<string>;
 }
 
-/** Inside a describe(): a fresh database and the real app for the file, closed after it. */
-export function useTestApp(): Fixture {
+/** Inside a describe(): a fresh database and the real app for the file (settings from `env`),
+ *  closed after it. */
+export function useTestApp(env: Record<string, string> = {}): Fixture {
   const fixture = {} as Fixture;
   beforeAll(async () => {
     fixture.db = await createTestDatabase();
-    fixture.app = await startTestApp(fixture.db.url);
+    fixture.app = await startTestApp(fixture.db.url, { env });
     fixture.api = client(fixture.app);
     fixture.funded = async (amount) => {
       const user = randomUUID();
