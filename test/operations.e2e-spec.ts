@@ -80,6 +80,31 @@ describe('operations: health, metrics, request ids', () => {
     expect(delta('billing_tokens_total{direction="credited"}')).toBe(10);
   });
 
+  it('counts reservation requests by operation and result', async () => {
+    const before = await metricsText(app);
+    const user = randomUUID();
+    await api.post('/billing/credit-tokens', { user_id: user, amount: 10, description: 'grant' });
+    const hold = await api.post('/billing/reservations', {
+      user_id: user,
+      amount: 4,
+      description: 'estimate',
+    });
+    expect(hold.status).toBe(201);
+    const id = hold.body.id as string;
+    expect((await api.post(`/billing/reservations/${id}/capture`)).status).toBe(200);
+    expect((await api.post(`/billing/reservations/${id}/release`)).status).toBe(409);
+    const tooMuch = { user_id: user, amount: 100, description: 'too much' };
+    expect((await api.post('/billing/reservations', tooMuch)).status).toBe(402);
+    const after = await metricsText(app);
+    const delta = (series: string) => sample(after, series) - sample(before, series);
+    expect(delta('billing_reservations_total{operation="hold",result="success"}')).toBe(1);
+    expect(delta('billing_reservations_total{operation="hold",result="insufficient"}')).toBe(1);
+    expect(delta('billing_reservations_total{operation="capture",result="success"}')).toBe(1);
+    expect(
+      delta('billing_reservations_total{operation="release",result="reservation_not_held"}'),
+    ).toBe(1);
+  });
+
   it('exposes request latency by route pattern and status, pool usage and process metrics', async () => {
     await api.get(`/billing/balance/${randomUUID()}`);
     const text = await metricsText(app);

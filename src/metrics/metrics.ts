@@ -13,6 +13,14 @@ const MONEY_ROUTES: Record<
   'POST /billing/credit-tokens': { counter: 'credits', tokens: 'credited' },
 };
 
+/** Reservation routes, counted by operation and result (the captured amount is not in the
+ *  request, so captures are not in billing_tokens_total). */
+const RESERVATION_ROUTES: Record<string, string> = {
+  'POST /billing/reservations': 'hold',
+  'POST /billing/reservations/:id/capture': 'capture',
+  'POST /billing/reservations/:id/release': 'release',
+};
+
 /** Outcome labels: `success`, or the problem code in lower case, shortened for the usual ones. */
 const RESULTS: Record<string, string> = {
   INSUFFICIENT_BALANCE: 'insufficient',
@@ -43,6 +51,7 @@ export class Metrics {
   private readonly duration: Histogram<'method' | 'route' | 'status'>;
   private readonly outcomes: Record<'charges' | 'credits', Counter<'result'>>;
   private readonly tokens: Counter<'direction'>;
+  private readonly reservations: Counter<'operation' | 'result'>;
 
   constructor(sql: Sql) {
     const registers = [this.registry];
@@ -74,6 +83,12 @@ export class Metrics {
       labelNames: ['direction'],
       registers,
     });
+    this.reservations = new Counter({
+      name: 'billing_reservations_total',
+      help: 'Reservation requests by operation (hold, capture, release) and result',
+      labelNames: ['operation', 'result'],
+      registers,
+    });
     new Gauge({
       name: 'billing_db_pool_connections',
       help: 'Database pool connections by state (in_use, idle)',
@@ -102,7 +117,13 @@ export class Metrics {
       { method: request.method, route, status: String(status) },
       reply.elapsedTime / 1000,
     );
-    const money = MONEY_ROUTES[`${request.method} ${route}`];
+    const key = `${request.method} ${route}`;
+    const operation = RESERVATION_ROUTES[key];
+    if (operation !== undefined) {
+      this.reservations.inc({ operation, result: resultOf(request, status) });
+      return;
+    }
+    const money = MONEY_ROUTES[key];
     if (money === undefined) return;
     this.outcomes[money.counter].inc({ result: resultOf(request, status) });
     if (status < 400 && money.tokens !== undefined) {
