@@ -1,4 +1,5 @@
 import autocannon from 'autocannon';
+import { BENCH_HEADERS } from './client-token.js';
 import type { Measurement } from './measurement.js';
 
 export interface HttpScenario {
@@ -40,9 +41,9 @@ export async function runHttp(
               ...request,
               path: scenario.path(),
               ...(scenario.body === undefined
-                ? {}
+                ? { headers: BENCH_HEADERS }
                 : {
-                    headers: { 'content-type': 'application/json' },
+                    headers: { ...BENCH_HEADERS, 'content-type': 'application/json' },
                     body: JSON.stringify(scenario.body()),
                   }),
             }),

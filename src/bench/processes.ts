@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { BENCH_HEADERS } from './client-token.js';
 
 export interface Running {
   name: string;
@@ -27,7 +28,7 @@ async function waitReady(child: ChildProcess, probe: string, timeoutMs: number):
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`process exited with ${child.exitCode}`);
     try {
-      const answer = await fetch(probe);
+      const answer = await fetch(probe, { headers: BENCH_HEADERS });
       if (answer.ok) return;
     } catch {
       // not listening yet

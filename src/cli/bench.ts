@@ -25,6 +25,7 @@ import { loadConfig } from '../config/config.js';
 import { dataSourceOptions } from '../database/data-source-options.js';
 import { startEmbeddedPostgres } from '../database/embedded-postgres.js';
 import { applyMigrations } from '../database/migrate.js';
+import { BENCH_CLIENTS } from '../bench/client-token.js';
 
 /**
  * `npm run bench` (`-- --smoke` for a few seconds with no thresholds, as CI runs it; `--seconds N`
@@ -228,6 +229,7 @@ async function main(): Promise<number> {
       script: path.join(root, 'dist/src/main.js'),
       env: {
         NODE_ENV: 'production',
+        BILLING_CLIENTS: BENCH_CLIENTS,
         DATABASE_URL: db.url,
         HOST: '127.0.0.1',
         PORT: String(port),
