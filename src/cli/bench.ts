@@ -257,8 +257,12 @@ async function main(): Promise<number> {
     await migrate(db.url);
     const pool = new pg.Pool({ connectionString: db.url, max: 4 });
     pool.on('error', () => undefined);
-    const postgresVersion = (await pool.query<{ v: string }>('SHOW server_version')).rows[0].v;
-    const syncCommit = (await pool.query<{ s: string }>('SHOW synchronous_commit')).rows[0].s;
+    const postgresVersion = (
+      await pool.query<{ v: string }>("SELECT current_setting('server_version') AS v")
+    ).rows[0].v;
+    const syncCommit = (
+      await pool.query<{ s: string }>("SELECT current_setting('synchronous_commit') AS s")
+    ).rows[0].s;
     log(`seeding ${people.users} users and a ${people.bigHistory}-row history`);
     const seeded = Date.now();
     await seed(pool, people);
