@@ -1,28 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { startTestApp } from './support/app.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
-import { type Client, client } from './support/http.js';
+import { describe, expect, it } from '@jest/globals';
+import { useTestApp } from './support/fixture.js';
 
 describe('charge-tokens and credit-tokens', () => {
-  let db: TestDatabase;
-  let app: NestFastifyApplication;
-  let api: Client;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    app = await startTestApp(db.url);
-    api = client(app);
-  });
-
-  afterAll(async () => {
-    await app?.close();
-    await db?.drop();
-  });
+  const f = useTestApp();
 
   async function credit(userId: string, amount: number) {
-    const answer = await api.post('/billing/credit-tokens', {
+    const answer = await f.api.post('/billing/credit-tokens', {
       user_id: userId,
       amount,
       description: 'grant',
@@ -32,7 +16,7 @@ describe('charge-tokens and credit-tokens', () => {
   }
 
   async function ledgerCount(userId: string): Promise<number> {
-    const { rows } = await db.pool.query<{ n: string }>(
+    const { rows } = await f.db.pool.query<{ n: string }>(
       'SELECT count(*) AS n FROM ledger_entries WHERE user_id = $1',
       [userId],
     );
@@ -42,7 +26,7 @@ describe('charge-tokens and credit-tokens', () => {
   it('debits the balance and answers with the transaction and the balance after', async () => {
     const user = randomUUID();
     await credit(user, 100);
-    const answer = await api.post('/billing/charge-tokens', {
+    const answer = await f.api.post('/billing/charge-tokens', {
       user_id: user,
       amount: 30,
       description: 'consultation',
@@ -53,7 +37,7 @@ describe('charge-tokens and credit-tokens', () => {
       transaction_id: expect.stringMatching(/^[0-9a-f-]{36}$/),
       balance: 70,
     });
-    const { rows } = await db.pool.query(
+    const { rows } = await f.db.pool.query(
       'SELECT id, amount, type, balance_after FROM ledger_entries WHERE user_id = $1 ORDER BY seq',
       [user],
     );
@@ -69,7 +53,7 @@ describe('charge-tokens and credit-tokens', () => {
   it('allows a charge of exactly the whole balance', async () => {
     const user = randomUUID();
     await credit(user, 25);
-    const answer = await api.post('/billing/charge-tokens', {
+    const answer = await f.api.post('/billing/charge-tokens', {
       user_id: user,
       amount: 25,
       description: 'all of it',
@@ -81,7 +65,7 @@ describe('charge-tokens and credit-tokens', () => {
   it('refuses a charge beyond the balance with 402 INSUFFICIENT_BALANCE and writes nothing', async () => {
     const user = randomUUID();
     await credit(user, 10);
-    const answer = await api.post('/billing/charge-tokens', {
+    const answer = await f.api.post('/billing/charge-tokens', {
       user_id: user,
       amount: 11,
       description: 'too much',
@@ -90,21 +74,21 @@ describe('charge-tokens and credit-tokens', () => {
     expect(answer.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(answer.body).toMatchObject({ status: 402, code: 'INSUFFICIENT_BALANCE' });
     expect(await ledgerCount(user)).toBe(1);
-    const usage = await db.pool.query('SELECT 1 FROM monthly_usage WHERE user_id = $1', [user]);
+    const usage = await f.db.pool.query('SELECT 1 FROM monthly_usage WHERE user_id = $1', [user]);
     expect(usage.rowCount).toBe(0);
-    expect((await api.get(`/billing/balance/${user}`)).body).toMatchObject({ balance: 10 });
+    expect((await f.api.get(`/billing/balance/${user}`)).body).toMatchObject({ balance: 10 });
   });
 
   it('refuses a charge for an unknown user with 402 ACCOUNT_NOT_FOUND and creates nothing', async () => {
     const user = randomUUID();
-    const answer = await api.post('/billing/charge-tokens', {
+    const answer = await f.api.post('/billing/charge-tokens', {
       user_id: user,
       amount: 1,
       description: 'who?',
     });
     expect(answer.status).toBe(402);
     expect(answer.body).toMatchObject({ status: 402, code: 'ACCOUNT_NOT_FOUND' });
-    const account = await db.pool.query('SELECT 1 FROM accounts WHERE user_id = $1', [user]);
+    const account = await f.db.pool.query('SELECT 1 FROM accounts WHERE user_id = $1', [user]);
     expect(account.rowCount).toBe(0);
   });
 
@@ -122,7 +106,7 @@ describe('charge-tokens and credit-tokens', () => {
     await credit(user, Number.MAX_SAFE_INTEGER - 1);
     const atLimit = await credit(user, 1);
     expect(atLimit.body.balance).toBe(Number.MAX_SAFE_INTEGER);
-    const over = await api.post('/billing/credit-tokens', {
+    const over = await f.api.post('/billing/credit-tokens', {
       user_id: user,
       amount: 1,
       description: 'one too many',
@@ -135,13 +119,15 @@ describe('charge-tokens and credit-tokens', () => {
   it('treats upper- and lower-case spellings of a user id as the same account', async () => {
     const user = randomUUID();
     await credit(user.toUpperCase(), 5);
-    const answer = await api.post('/billing/charge-tokens', {
+    const answer = await f.api.post('/billing/charge-tokens', {
       user_id: user,
       amount: 5,
       description: 'lower case',
     });
     expect(answer.status).toBe(200);
-    const { rows } = await db.pool.query('SELECT user_id FROM accounts WHERE user_id = $1', [user]);
+    const { rows } = await f.db.pool.query('SELECT user_id FROM accounts WHERE user_id = $1', [
+      user,
+    ]);
     expect(rows).toEqual([{ user_id: user }]);
   });
 
@@ -150,7 +136,11 @@ describe('charge-tokens and credit-tokens', () => {
     await credit(user, 50);
     const answers = await Promise.all(
       Array.from({ length: 200 }, (_, i) =>
-        api.post('/billing/charge-tokens', { user_id: user, amount: 1, description: `race ${i}` }),
+        f.api.post('/billing/charge-tokens', {
+          user_id: user,
+          amount: 1,
+          description: `race ${i}`,
+        }),
       ),
     );
     const statuses = answers.map((a) => a.status);
@@ -160,7 +150,7 @@ describe('charge-tokens and credit-tokens', () => {
     expect(new Set(balances).size).toBe(50); // each success saw a distinct balance: 49..0
     expect(Math.min(...balances)).toBe(0);
 
-    const { rows } = await db.pool.query<{ balance: string; total: string; debits: string }>(
+    const { rows } = await f.db.pool.query<{ balance: string; total: string; debits: string }>(
       `SELECT a.balance,
               (SELECT sum(amount) FROM ledger_entries l WHERE l.user_id = a.user_id) AS total,
               (SELECT count(*) FROM ledger_entries l
@@ -169,7 +159,7 @@ describe('charge-tokens and credit-tokens', () => {
       [user],
     );
     expect(rows[0]).toEqual({ balance: '0', total: '0', debits: '50' });
-    const usage = await api.get(`/billing/monthly-usage/${user}`);
+    const usage = await f.api.get(`/billing/monthly-usage/${user}`);
     expect(usage.body).toMatchObject({ tokens_consumed: 50, consultations_count: 50 });
   });
 
@@ -179,7 +169,7 @@ describe('charge-tokens and credit-tokens', () => {
     const answers = await Promise.all(
       users.flatMap((u) =>
         Array.from({ length: 4 }, () =>
-          api.post('/billing/charge-tokens', { user_id: u, amount: 3, description: 'x' }),
+          f.api.post('/billing/charge-tokens', { user_id: u, amount: 3, description: 'x' }),
         ),
       ),
     );

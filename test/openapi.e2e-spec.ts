@@ -1,8 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { startTestApp } from './support/app.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
-import { type Client, client } from './support/http.js';
+import { beforeAll, describe, expect, it } from '@jest/globals';
+import { useTestApp } from './support/fixture.js';
 
 interface Operation {
   operationId: string;
@@ -16,23 +13,13 @@ type Document = {
 };
 
 describe('OpenAPI document and Swagger UI', () => {
-  let db: TestDatabase;
-  let app: NestFastifyApplication;
-  let api: Client;
+  const f = useTestApp();
   let doc: Document;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    app = await startTestApp(db.url);
-    api = client(app);
-    const answer = await api.get<Document>('/billing/docs-json');
+    const answer = await f.api.get<Document>('/billing/docs-json');
     expect(answer.status).toBe(200);
     doc = answer.body;
-  });
-
-  afterAll(async () => {
-    await app?.close();
-    await db?.drop();
   });
 
   const operations: Array<[string, string, string[]]> = [
@@ -87,14 +74,14 @@ describe('OpenAPI document and Swagger UI', () => {
   });
 
   it('serves Swagger UI and the YAML document', async () => {
-    const ui = await app
+    const ui = await f.app
       .getHttpAdapter()
       .getInstance()
       .inject({ method: 'GET', url: '/billing/docs' });
     expect(ui.statusCode).toBe(200);
     expect(ui.headers['content-type']).toMatch(/text\/html/);
     expect(ui.body).toContain('swagger-ui');
-    const yaml = await app
+    const yaml = await f.app
       .getHttpAdapter()
       .getInstance()
       .inject({ method: 'GET', url: '/billing/docs-yaml' });

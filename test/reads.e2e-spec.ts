@@ -1,9 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { startTestApp } from './support/app.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
-import { type Client, client } from './support/http.js';
+import { describe, expect, it } from '@jest/globals';
+import { useTestApp } from './support/fixture.js';
 
 interface Transaction {
   id: string;
@@ -16,20 +13,7 @@ interface Transaction {
 }
 
 describe('balance, transactions and monthly usage', () => {
-  let db: TestDatabase;
-  let app: NestFastifyApplication;
-  let api: Client;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    app = await startTestApp(db.url);
-    api = client(app);
-  });
-
-  afterAll(async () => {
-    await app?.close();
-    await db?.drop();
-  });
+  const f = useTestApp();
 
   async function move(
     kind: 'charge' | 'credit',
@@ -37,7 +21,7 @@ describe('balance, transactions and monthly usage', () => {
     amount: number,
     description: string = kind,
   ) {
-    const answer = await api.post(`/billing/${kind}-tokens`, {
+    const answer = await f.api.post(`/billing/${kind}-tokens`, {
       user_id: userId,
       amount,
       description,
@@ -51,13 +35,13 @@ describe('balance, transactions and monthly usage', () => {
       const user = randomUUID();
       await move('credit', user, 500);
       await move('charge', user, 120);
-      const answer = await api.get(`/billing/balance/${user}`);
+      const answer = await f.api.get(`/billing/balance/${user}`);
       expect(answer.status).toBe(200);
       expect(answer.body).toEqual({ user_id: user, balance: 380, reserved: 0, available: 380 });
     });
 
     it('answers 404 ACCOUNT_NOT_FOUND for an unknown user', async () => {
-      const answer = await api.get(`/billing/balance/${randomUUID()}`);
+      const answer = await f.api.get(`/billing/balance/${randomUUID()}`);
       expect(answer.status).toBe(404);
       expect(answer.body).toMatchObject({ status: 404, code: 'ACCOUNT_NOT_FOUND' });
     });
@@ -65,7 +49,7 @@ describe('balance, transactions and monthly usage', () => {
     it('returns the user id in lower case when asked in upper case', async () => {
       const user = randomUUID();
       await move('credit', user, 1);
-      const answer = await api.get(`/billing/balance/${user.toUpperCase()}`);
+      const answer = await f.api.get(`/billing/balance/${user.toUpperCase()}`);
       expect(answer.body).toEqual({ user_id: user, balance: 1, reserved: 0, available: 1 });
     });
   });
@@ -76,7 +60,7 @@ describe('balance, transactions and monthly usage', () => {
       const c = await move('credit', user, 100, 'top-up');
       const d1 = await move('charge', user, 30, 'consultation 1');
       const d2 = await move('charge', user, 20, 'consultation 2');
-      const answer = await api.get<Transaction[]>(`/billing/transactions/${user}`);
+      const answer = await f.api.get<Transaction[]>(`/billing/transactions/${user}`);
       expect(answer.status).toBe(200);
       expect(answer.body.map((t) => t.id)).toEqual([
         d2.transaction_id,
@@ -101,8 +85,8 @@ describe('balance, transactions and monthly usage', () => {
       await move('credit', user, 1000);
       for (const amount of [7, 70, 3]) await move('charge', user, amount);
       await move('credit', user, 5);
-      const { body: rows } = await api.get<Transaction[]>(`/billing/transactions/${user}`);
-      const { body: balance } = await api.get(`/billing/balance/${user}`);
+      const { body: rows } = await f.api.get<Transaction[]>(`/billing/transactions/${user}`);
+      const { body: balance } = await f.api.get(`/billing/balance/${user}`);
       expect(rows.reduce((sum, t) => sum + t.amount, 0)).toBe(balance.balance);
       const oldestFirst = [...rows].reverse();
       let running = 0;
@@ -116,7 +100,7 @@ describe('balance, transactions and monthly usage', () => {
       const user = randomUUID();
       await move('credit', user, 10);
       // Rows written in one transaction share now(): the order must still be the insertion order.
-      await db.pool.query(
+      await f.db.pool.query(
         `BEGIN;
          INSERT INTO ledger_entries (user_id, type, amount, balance_after, description, client)
            VALUES ('${user}', 'credit', 1, 11, 'same instant A', 'test');
@@ -125,18 +109,18 @@ describe('balance, transactions and monthly usage', () => {
          UPDATE accounts SET balance = 12 WHERE user_id = '${user}';
          COMMIT;`,
       );
-      const first = await api.get<Transaction[]>(`/billing/transactions/${user}`);
+      const first = await f.api.get<Transaction[]>(`/billing/transactions/${user}`);
       expect(first.body.map((t) => t.description).slice(0, 2)).toEqual([
         'same instant B',
         'same instant A',
       ]);
       expect(first.body[0].created_at).toBe(first.body[1].created_at);
-      const again = await api.get<Transaction[]>(`/billing/transactions/${user}`);
+      const again = await f.api.get<Transaction[]>(`/billing/transactions/${user}`);
       expect(again.body).toEqual(first.body);
     });
 
     it('answers 404 ACCOUNT_NOT_FOUND for an unknown user', async () => {
-      const answer = await api.get(`/billing/transactions/${randomUUID()}`);
+      const answer = await f.api.get(`/billing/transactions/${randomUUID()}`);
       expect(answer.status).toBe(404);
       expect(answer.body).toMatchObject({ code: 'ACCOUNT_NOT_FOUND' });
     });
@@ -145,7 +129,7 @@ describe('balance, transactions and monthly usage', () => {
       const [a, b] = [randomUUID(), randomUUID()];
       await move('credit', a, 10);
       await move('credit', b, 20);
-      const answer = await api.get<Transaction[]>(`/billing/transactions/${a}`);
+      const answer = await f.api.get<Transaction[]>(`/billing/transactions/${a}`);
       expect(answer.body.every((t) => t.user_id === a)).toBe(true);
       expect(answer.body).toHaveLength(1);
     });
@@ -166,7 +150,7 @@ describe('balance, transactions and monthly usage', () => {
       await move('charge', user, 100);
       await move('charge', user, 250);
       await move('credit', user, 50);
-      const answer = await api.get(`/billing/monthly-usage/${user}`);
+      const answer = await f.api.get(`/billing/monthly-usage/${user}`);
       expect(answer.status).toBe(200);
       const { start, end } = currentMonth();
       expect(answer.body).toEqual({
@@ -181,19 +165,19 @@ describe('balance, transactions and monthly usage', () => {
     it('does not count refused charges', async () => {
       const user = randomUUID();
       await move('credit', user, 10);
-      const refused = await api.post('/billing/charge-tokens', {
+      const refused = await f.api.post('/billing/charge-tokens', {
         user_id: user,
         amount: 11,
         description: 'too much',
       });
       expect(refused.status).toBe(402);
-      const answer = await api.get(`/billing/monthly-usage/${user}`);
+      const answer = await f.api.get(`/billing/monthly-usage/${user}`);
       expect(answer.body).toMatchObject({ tokens_consumed: 0, consultations_count: 0 });
     });
 
     it('answers 0 and 0 for an unknown user, not an error', async () => {
       const user = randomUUID();
-      const answer = await api.get(`/billing/monthly-usage/${user}`);
+      const answer = await f.api.get(`/billing/monthly-usage/${user}`);
       expect(answer.status).toBe(200);
       expect(answer.body).toMatchObject({
         user_id: user,
@@ -206,12 +190,12 @@ describe('balance, transactions and monthly usage', () => {
       const user = randomUUID();
       await move('credit', user, 100);
       await move('charge', user, 10);
-      await db.pool.query(
+      await f.db.pool.query(
         `INSERT INTO monthly_usage (user_id, month, tokens_consumed, consultations_count)
          VALUES ($1, (date_trunc('month', now() AT TIME ZONE 'UTC') - interval '1 month')::date, 999, 9)`,
         [user],
       );
-      const answer = await api.get(`/billing/monthly-usage/${user}`);
+      const answer = await f.api.get(`/billing/monthly-usage/${user}`);
       expect(answer.body).toMatchObject({ tokens_consumed: 10, consultations_count: 1 });
     });
 
@@ -219,13 +203,13 @@ describe('balance, transactions and monthly usage', () => {
       const user = randomUUID();
       await move('credit', user, 10_000);
       await Promise.all(Array.from({ length: 30 }, (_, i) => move('charge', user, i + 1)));
-      const { rows } = await db.pool.query<{ total: string; n: string }>(
+      const { rows } = await f.db.pool.query<{ total: string; n: string }>(
         `SELECT -sum(amount) AS total, count(*) AS n FROM ledger_entries
           WHERE user_id = $1 AND type = 'debit'
             AND created_at >= date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'`,
         [user],
       );
-      const answer = await api.get(`/billing/monthly-usage/${user}`);
+      const answer = await f.api.get(`/billing/monthly-usage/${user}`);
       expect(answer.body).toMatchObject({
         tokens_consumed: Number(rows[0].total),
         consultations_count: Number(rows[0].n),

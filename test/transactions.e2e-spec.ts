@@ -1,11 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { startTestApp } from './support/app.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
-import { type Client, client } from './support/http.js';
+import { describe, expect, it } from '@jest/globals';
+import { useTestApp } from './support/fixture.js';
 
 interface Entry {
   id: string;
@@ -18,20 +15,7 @@ interface Entry {
 }
 
 describe('GET /transactions/{user_id}: pages, filters and streaming', () => {
-  let db: TestDatabase;
-  let app: NestFastifyApplication;
-  let api: Client;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    app = await startTestApp(db.url);
-    api = client(app);
-  });
-
-  afterAll(async () => {
-    await app?.close();
-    await db?.drop();
-  });
+  const f = useTestApp();
 
   /**
    * A history written straight by SQL: `count` credits of 1 token, in groups of `tie` rows that
@@ -39,8 +23,8 @@ describe('GET /transactions/{user_id}: pages, filters and streaming', () => {
    */
   async function seedHistory(count: number, tie = 1, start = '2026-01-01T00:00:00Z') {
     const user = randomUUID();
-    await db.pool.query('INSERT INTO accounts (user_id, balance) VALUES ($1, $2)', [user, count]);
-    await db.pool.query(
+    await f.db.pool.query('INSERT INTO accounts (user_id, balance) VALUES ($1, $2)', [user, count]);
+    await f.db.pool.query(
       `INSERT INTO ledger_entries (user_id, type, amount, balance_after, description, created_at, client)
        SELECT $1, 'credit', 1, i, 'grant ' || i,
               $3::timestamptz + ((i - 1) / $2) * interval '1 minute', 'test'
@@ -55,7 +39,7 @@ describe('GET /transactions/{user_id}: pages, filters and streaming', () => {
     let url: string | undefined = firstUrl;
     let pages = 0;
     while (url !== undefined) {
-      const answer = await api.get<Entry[]>(url);
+      const answer = await f.api.get<Entry[]>(url);
       expect(answer.status).toBe(200);
       rows.push(...answer.body);
       pages += 1;
@@ -79,8 +63,8 @@ describe('GET /transactions/{user_id}: pages, filters and streaming', () => {
 
   it('does not repeat or skip rows when entries are appended while paging', async () => {
     const user = await seedHistory(30);
-    const first = await api.get<Entry[]>(`/billing/transactions/${user}?limit=10`);
-    const credit = await api.post('/billing/credit-tokens', {
+    const first = await f.api.get<Entry[]>(`/billing/transactions/${user}?limit=10`);
+    const credit = await f.api.post('/billing/credit-tokens', {
       user_id: user,
       amount: 5,
       description: 'late top-up',
@@ -94,25 +78,25 @@ describe('GET /transactions/{user_id}: pages, filters and streaming', () => {
 
   it('gives no Link header on the last page', async () => {
     const user = await seedHistory(5);
-    const answer = await api.get<Entry[]>(`/billing/transactions/${user}?limit=5`);
+    const answer = await f.api.get<Entry[]>(`/billing/transactions/${user}?limit=5`);
     expect(answer.body).toHaveLength(5);
     expect(answer.headers.link).toBeUndefined();
   });
 
   it('filters by type and by [from, to), and keeps the filters in the next link', async () => {
     const user = await seedHistory(100, 1, '2026-03-01T00:00:00Z'); // minute i-1 holds row i
-    await db.pool.query(
+    await f.db.pool.query(
       `INSERT INTO ledger_entries (user_id, type, amount, balance_after, description, created_at, client)
        VALUES ($1, 'debit', -40, 60, 'a debit', '2026-03-01T00:30:00Z', 'test')`,
       [user],
     );
-    const debits = await api.get<Entry[]>(`/billing/transactions/${user}?type=debit`);
+    const debits = await f.api.get<Entry[]>(`/billing/transactions/${user}?type=debit`);
     expect(debits.body.map((r) => r.amount)).toEqual([-40]);
 
     const from = encodeURIComponent('2026-03-01T00:10:00Z');
     const to = encodeURIComponent('2026-03-01T01:00:00+01:00'); // = 00:00Z: empty range
     expect(
-      (await api.get<Entry[]>(`/billing/transactions/${user}?from=${from}&to=${to}`)).body,
+      (await f.api.get<Entry[]>(`/billing/transactions/${user}?from=${from}&to=${to}`)).body,
     ).toEqual([]);
 
     const window = `from=${from}&to=${encodeURIComponent('2026-03-01T00:20:00.000Z')}`;
@@ -123,7 +107,7 @@ describe('GET /transactions/{user_id}: pages, filters and streaming', () => {
     ]);
     expect(credits.pages).toBe(4);
 
-    const dateOnly = await api.get<Entry[]>(`/billing/transactions/${user}?from=2026-03-02`);
+    const dateOnly = await f.api.get<Entry[]>(`/billing/transactions/${user}?from=2026-03-02`);
     expect(dateOnly.body).toEqual([]);
   });
 
@@ -145,7 +129,7 @@ describe('GET /transactions/{user_id}: pages, filters and streaming', () => {
     ['page=2'],
   ])('refuses ?%s with 400 VALIDATION_FAILED', async (query) => {
     const user = await seedHistory(1);
-    const answer = await api.get(`/billing/transactions/${user}?${query}`);
+    const answer = await f.api.get(`/billing/transactions/${user}?${query}`);
     expect(answer.status).toBe(400);
     expect(answer.body).toMatchObject({ code: 'VALIDATION_FAILED', status: 400 });
   });
@@ -153,7 +137,7 @@ describe('GET /transactions/{user_id}: pages, filters and streaming', () => {
   it('answers 404 ACCOUNT_NOT_FOUND for an unknown user, paged or not', async () => {
     const user = randomUUID();
     for (const url of [`/billing/transactions/${user}`, `/billing/transactions/${user}?limit=5`]) {
-      const answer = await api.get(url);
+      const answer = await f.api.get(url);
       expect(answer.status).toBe(404);
       expect(answer.body).toMatchObject({ code: 'ACCOUNT_NOT_FOUND' });
     }
@@ -161,27 +145,27 @@ describe('GET /transactions/{user_id}: pages, filters and streaming', () => {
 
   it('answers [] for a known user whose filter matches nothing', async () => {
     const user = await seedHistory(3);
-    const answer = await api.get(`/billing/transactions/${user}?type=debit`);
+    const answer = await f.api.get(`/billing/transactions/${user}?type=debit`);
     expect(answer.status).toBe(200);
     expect(answer.body).toEqual([]);
   });
 
   it('streams a 50,000-row history whole, in order, as one JSON array', async () => {
     const user = await seedHistory(50_000, 7);
-    const answer = await api.get<Entry[]>(`/billing/transactions/${user}`);
+    const answer = await f.api.get<Entry[]>(`/billing/transactions/${user}`);
     expect(answer.status).toBe(200);
     expect(answer.headers['content-type']).toMatch(/^application\/json/);
     expect(answer.body).toHaveLength(50_000);
     expect(answer.body[0]).toMatchObject({ user_id: user, amount: 1, balance_after: 50_000 });
     expect(answer.body.every((row, i) => row.balance_after === 50_000 - i)).toBe(true);
     // the connection went back to the pool: the app still answers
-    expect((await api.get(`/billing/balance/${user}`)).status).toBe(200);
+    expect((await f.api.get(`/billing/balance/${user}`)).status).toBe(200);
   });
 
   it('aborts the response (no well-formed truncated array) when the database fails mid-stream', async () => {
     const user = await seedHistory(50_000);
-    await app.listen(0, '127.0.0.1');
-    const { port } = app.getHttpServer().address() as AddressInfo;
+    await f.app.listen(0, '127.0.0.1');
+    const { port } = f.app.getHttpServer().address() as AddressInfo;
 
     const outcome = await new Promise<{ complete: boolean; text: string; status?: number }>(
       (resolve) => {
@@ -194,7 +178,7 @@ describe('GET /transactions/{user_id}: pages, filters and streaming', () => {
             if (terminated) return;
             terminated = true;
             res.pause(); // the server stops at a full socket, mid-history
-            void db.pool
+            void f.db.pool
               .query(
                 `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
                   WHERE datname = current_database() AND pid <> pg_backend_pid()
@@ -221,7 +205,7 @@ describe('GET /transactions/{user_id}: pages, filters and streaming', () => {
     expect(() => JSON.parse(outcome.text) as unknown).toThrow();
 
     // the pool recovers: a later request is served
-    const after = await api.get<Entry[]>(`/billing/transactions/${user}?limit=1`);
+    const after = await f.api.get<Entry[]>(`/billing/transactions/${user}?limit=1`);
     expect(after.status).toBe(200);
   });
 });

@@ -1,22 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { startTestApp } from './support/app.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
-import { type Client, client } from './support/http.js';
+import { beforeAll, describe, expect, it } from '@jest/globals';
+import { useTestApp } from './support/fixture.js';
 
 /** Bad input gets a clear problem-details answer and changes nothing. */
 describe('input validation', () => {
-  let db: TestDatabase;
-  let app: NestFastifyApplication;
-  let api: Client;
+  const f = useTestApp();
   const user = randomUUID();
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    app = await startTestApp(db.url);
-    api = client(app);
-    const seeded = await api.post('/billing/credit-tokens', {
+    const seeded = await f.api.post('/billing/credit-tokens', {
       user_id: user,
       amount: 1000,
       description: 'seed',
@@ -24,13 +16,8 @@ describe('input validation', () => {
     expect(seeded.status).toBe(200);
   });
 
-  afterAll(async () => {
-    await app?.close();
-    await db?.drop();
-  });
-
   async function snapshot() {
-    const { rows } = await db.pool.query(
+    const { rows } = await f.db.pool.query(
       `SELECT (SELECT count(*) FROM accounts) AS accounts,
               (SELECT count(*) FROM ledger_entries) AS entries,
               (SELECT coalesce(sum(balance), 0) FROM accounts) AS balances,
@@ -112,7 +99,7 @@ describe('input validation', () => {
     describe(`POST ${path}`, () => {
       it.each(badBodies)('refuses $name with 400 and writes nothing', async ({ body, field }) => {
         const before = await snapshot();
-        const answer = await api.post(path, body, { 'content-type': 'application/json' });
+        const answer = await f.api.post(path, body, { 'content-type': 'application/json' });
         expectProblem(answer, 400, 'VALIDATION_FAILED');
         if (field !== undefined) {
           expect((answer.body as { errors: { field: string }[] }).errors).toEqual(
@@ -123,26 +110,26 @@ describe('input validation', () => {
       });
 
       it('refuses a non-JSON content type with 415', async () => {
-        const answer = await api.post(path, JSON.stringify(good()), {
+        const answer = await f.api.post(path, JSON.stringify(good()), {
           'content-type': 'text/plain',
         });
         expectProblem(answer, 415, 'UNSUPPORTED_MEDIA_TYPE');
       });
 
       it('refuses a form-encoded body with 415', async () => {
-        const answer = await api.post(path, `user_id=${user}&amount=5&description=x`, {
+        const answer = await f.api.post(path, `user_id=${user}&amount=5&description=x`, {
           'content-type': 'application/x-www-form-urlencoded',
         });
         expectProblem(answer, 415, 'UNSUPPORTED_MEDIA_TYPE');
       });
 
       it('refuses a body over 16 KiB with 413', async () => {
-        const answer = await api.post(path, { ...good(), description: 'x'.repeat(20_000) });
+        const answer = await f.api.post(path, { ...good(), description: 'x'.repeat(20_000) });
         expectProblem(answer, 413, 'PAYLOAD_TOO_LARGE');
       });
 
       it('accepts a JSON content type with a charset parameter', async () => {
-        const answer = await api.post(path, JSON.stringify(good()), {
+        const answer = await f.api.post(path, JSON.stringify(good()), {
           'content-type': 'application/json; charset=utf-8',
         });
         expect(answer.status).toBe(200);
@@ -154,33 +141,33 @@ describe('input validation', () => {
     'GET /billing/%s/{user_id}',
     (route) => {
       it('refuses a non-UUID id with 400', async () => {
-        expectProblem(await api.get(`/billing/${route}/not-a-uuid`), 400, 'VALIDATION_FAILED');
+        expectProblem(await f.api.get(`/billing/${route}/not-a-uuid`), 400, 'VALIDATION_FAILED');
       });
 
       it('refuses a malformed percent escape with a 400 problem', async () => {
-        expectProblem(await api.get(`/billing/${route}/%zz`), 400, 'VALIDATION_FAILED');
+        expectProblem(await f.api.get(`/billing/${route}/%zz`), 400, 'VALIDATION_FAILED');
       });
 
       it('refuses an over-long path parameter with a 414 problem', async () => {
-        expectProblem(await api.get(`/billing/${route}/${'a'.repeat(150)}`), 414, 'URI_TOO_LONG');
+        expectProblem(await f.api.get(`/billing/${route}/${'a'.repeat(150)}`), 414, 'URI_TOO_LONG');
       });
 
       it('accepts an upper-case UUID as the same user', async () => {
-        const answer = await api.get(`/billing/${route}/${user.toUpperCase()}`);
+        const answer = await f.api.get(`/billing/${route}/${user.toUpperCase()}`);
         expect(answer.status).toBe(200);
       });
     },
   );
 
   it('answers an unknown route with a 404 problem', async () => {
-    expectProblem(await api.get('/billing/nothing-here'), 404, 'NOT_FOUND');
+    expectProblem(await f.api.get('/billing/nothing-here'), 404, 'NOT_FOUND');
   });
 
   it('never leaks internals: no stack traces or SQL in error bodies', async () => {
     const answers = await Promise.all([
-      api.post('/billing/charge-tokens', '{bad', { 'content-type': 'application/json' }),
-      api.post('/billing/charge-tokens', { ...good(), amount: 'DROP TABLE' }),
-      api.get('/billing/balance/%zz'),
+      f.api.post('/billing/charge-tokens', '{bad', { 'content-type': 'application/json' }),
+      f.api.post('/billing/charge-tokens', { ...good(), amount: 'DROP TABLE' }),
+      f.api.get('/billing/balance/%zz'),
     ]);
     for (const answer of answers) {
       const text = JSON.stringify(answer.body);

@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, expect } from '@jest/globals';
+import { afterAll, beforeAll } from '@jest/globals';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { fundedUser } from './accounts.js';
 import { startTestApp } from './app.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 import { type Client, client } from './http.js';
@@ -21,16 +21,7 @@ export function useTestApp(env: Record<string, string> = {}): Fixture {
     fixture.db = await createTestDatabase();
     fixture.app = await startTestApp(fixture.db.url, { env });
     fixture.api = client(fixture.app);
-    fixture.funded = async (amount) => {
-      const user = randomUUID();
-      const answer = await fixture.api.post('/billing/credit-tokens', {
-        user_id: user,
-        amount,
-        description: 'grant',
-      });
-      expect(answer.status).toBe(200);
-      return user;
-    };
+    fixture.funded = (amount) => fundedUser(fixture.api, amount);
   });
   afterAll(async () => {
     await fixture.app?.close();
