@@ -154,7 +154,9 @@ const RELEASE: Statement = {
 /**
  * The sweep: marks a bounded batch of holds past expires_at as expired and takes them out of
  * accounts.reserved (reservation rows locked first, as everywhere). SKIP LOCKED lets replicas
- * sweep together, and skips holds a debit is counting right now.
+ * sweep together, and skips holds a debit is counting right now. Accounts are locked in user_id
+ * order, as the batch debit locks them: two statements that lock several accounts in different
+ * orders deadlock.
  */
 const SWEEP: Statement = {
   name: 'reservations_sweep',
@@ -169,9 +171,12 @@ const SWEEP: Statement = {
       RETURNING r.user_id, r.amount
     ), totals AS (
       SELECT user_id, sum(amount) AS amount FROM swept GROUP BY user_id
+    ), ordered AS MATERIALIZED (
+      SELECT a.user_id FROM accounts a WHERE a.user_id IN (SELECT user_id FROM totals)
+       ORDER BY a.user_id FOR UPDATE
     ), accounts_updated AS (
-      UPDATE accounts a SET reserved = a.reserved - t.amount FROM totals t
-       WHERE a.user_id = t.user_id
+      UPDATE accounts a SET reserved = a.reserved - t.amount FROM totals t, ordered o
+       WHERE a.user_id = t.user_id AND o.user_id = t.user_id
     )
     SELECT count(*)::bigint AS swept FROM swept`,
 };
