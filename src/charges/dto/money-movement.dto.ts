@@ -1,31 +1,23 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsInt, IsString, IsUUID, Length, Max, Min, NotContains } from 'class-validator';
 import { ReferenceProperty } from '../../common/dto/reference.js';
-import { lowerCaseUuid } from '../../common/dto/user-id.params.dto.js';
+import {
+  DescriptionProperty,
+  TokenAmountProperty,
+  UuidProperty,
+} from '../../common/dto/money-fields.js';
 
 /** Body of a debit (charge-tokens) or a credit (credit-tokens). */
 export class MoneyMovementDto {
-  @ApiProperty({ format: 'uuid', description: "The user's id (any RFC 4122 UUID)." })
-  @lowerCaseUuid
-  @IsUUID('all')
+  @UuidProperty("The user's id (any RFC 4122 UUID).")
   user_id!: string;
 
-  @ApiProperty({
-    type: 'integer',
+  @TokenAmountProperty({
     description: 'Tokens to move: a JSON integer from 1 to 2^53-1.',
-    minimum: 1,
-    maximum: Number.MAX_SAFE_INTEGER,
     example: 120,
   })
-  @IsInt()
-  @Min(1)
-  @Max(Number.MAX_SAFE_INTEGER)
   amount!: number;
 
-  @ApiProperty({ minLength: 1, maxLength: 1000, example: 'Consultation 7f3a: 120 tokens' })
-  @IsString()
-  @Length(1, 1000)
-  @NotContains('\u0000', { message: 'description must not contain NUL characters' })
+  @DescriptionProperty({ example: 'Consultation 7f3a: 120 tokens' })
   description!: string;
 
   @ReferenceProperty()

@@ -1,15 +1,8 @@
-import { ApiProperty } from '@nestjs/swagger';
-import { Transform } from 'class-transformer';
-import { IsUUID } from 'class-validator';
+import { UuidProperty } from './money-fields.js';
 
-/** UUIDs are case-insensitive (RFC 4122): one user must never split in two by letter case. */
-export const lowerCaseUuid = Transform(({ value }: { value: unknown }) =>
-  typeof value === 'string' ? value.toLowerCase() : value,
-);
+export { lowerCaseUuid } from './money-fields.js';
 
 export class UserIdParams {
-  @ApiProperty({ format: 'uuid', description: "The user's id (any RFC 4122 UUID)." })
-  @lowerCaseUuid
-  @IsUUID('all')
+  @UuidProperty("The user's id (any RFC 4122 UUID).")
   user_id!: string;
 }

@@ -1,42 +1,24 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import {
-  IsBoolean,
-  IsInt,
-  IsOptional,
-  IsString,
-  IsUUID,
-  Length,
-  Max,
-  Min,
-  NotContains,
-} from 'class-validator';
+import { IsBoolean, IsInt, IsOptional, Max, Min } from 'class-validator';
 import { ReferenceProperty } from '../../common/dto/reference.js';
-import { lowerCaseUuid } from '../../common/dto/user-id.params.dto.js';
-
-const AMOUNT = {
-  type: 'integer',
-  minimum: 1,
-  maximum: Number.MAX_SAFE_INTEGER,
-  example: 500,
-} as const;
+import {
+  DescriptionProperty,
+  TokenAmountProperty,
+  UuidProperty,
+} from '../../common/dto/money-fields.js';
 
 /** Body of POST /reservations: a hold on the available balance. */
 export class CreateReservationDto {
-  @ApiProperty({ format: 'uuid', description: "The user's id (any RFC 4122 UUID)." })
-  @lowerCaseUuid
-  @IsUUID('all')
+  @UuidProperty("The user's id (any RFC 4122 UUID).")
   user_id!: string;
 
-  @ApiProperty({ ...AMOUNT, description: 'Tokens to hold: a JSON integer from 1 to 2^53-1.' })
-  @IsInt()
-  @Min(1)
-  @Max(Number.MAX_SAFE_INTEGER)
+  @TokenAmountProperty({
+    description: 'Tokens to hold: a JSON integer from 1 to 2^53-1.',
+    example: 500,
+  })
   amount!: number;
 
-  @ApiProperty({ minLength: 1, maxLength: 1000, example: 'Consultation 7f3a (estimate)' })
-  @IsString()
-  @Length(1, 1000)
-  @NotContains('\u0000', { message: 'description must not contain NUL characters' })
+  @DescriptionProperty({ example: 'Consultation 7f3a (estimate)' })
   description!: string;
 
   @ReferenceProperty()
@@ -58,16 +40,13 @@ export class CreateReservationDto {
 
 /** Body of POST /reservations/{id}/capture; empty or `{}` captures the held amount. */
 export class CaptureReservationDto {
-  @ApiPropertyOptional({
-    ...AMOUNT,
+  @TokenAmountProperty({
+    optional: true,
+    example: 500,
     description:
       'Tokens to debit (default: the held amount). More than held is 422 CAPTURE_EXCEEDS_HOLD ' +
       'unless allow_overage is true. The rest of the hold is released.',
   })
-  @IsOptional()
-  @IsInt()
-  @Min(1)
-  @Max(Number.MAX_SAFE_INTEGER)
   amount?: number;
 
   @ApiPropertyOptional({
@@ -80,15 +59,10 @@ export class CaptureReservationDto {
   @IsBoolean()
   allow_overage?: boolean;
 
-  @ApiPropertyOptional({
-    minLength: 1,
-    maxLength: 1000,
+  @DescriptionProperty({
+    optional: true,
     description: "The ledger entry's description (default: the reservation's).",
   })
-  @IsOptional()
-  @IsString()
-  @Length(1, 1000)
-  @NotContains('\u0000', { message: 'description must not contain NUL characters' })
   description?: string;
 
   @ReferenceProperty()
@@ -96,9 +70,7 @@ export class CaptureReservationDto {
 }
 
 export class ReservationIdParams {
-  @ApiProperty({ format: 'uuid', description: "The reservation's id." })
-  @lowerCaseUuid
-  @IsUUID('all')
+  @UuidProperty("The reservation's id.")
   id!: string;
 }
 
@@ -109,7 +81,13 @@ export class ReservationDto {
   @ApiProperty({ format: 'uuid' })
   user_id!: string;
 
-  @ApiProperty({ ...AMOUNT, description: 'Tokens held.' })
+  @ApiProperty({
+    type: 'integer',
+    minimum: 1,
+    maximum: Number.MAX_SAFE_INTEGER,
+    example: 500,
+    description: 'Tokens held.',
+  })
   amount!: number;
 
   description!: string;
