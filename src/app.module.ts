@@ -1,10 +1,9 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
+import { APP_GUARD } from '@nestjs/core';
 import { BalanceModule } from './balance/balance.module.js';
 import { ChargesModule } from './charges/charges.module.js';
 import { AuthGuard } from './common/auth/auth.guard.js';
 import { RateLimitGuard } from './common/auth/rate-limit.guard.js';
-import { RequestTimeoutInterceptor } from './common/request-timeout.interceptor.js';
 import { APP_CONFIG, type AppConfig } from './config/config.js';
 import { DatabaseModule } from './database/database.module.js';
 import { HealthModule } from './health/health.module.js';
@@ -39,7 +38,6 @@ export class AppModule {
         // Global guards run in this order: who is calling, then whether they are over their limit.
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_GUARD, useClass: RateLimitGuard },
-        { provide: APP_INTERCEPTOR, useClass: RequestTimeoutInterceptor },
       ],
       exports: [APP_CONFIG],
     };

@@ -1,4 +1,6 @@
+import { StreamableFile } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import type { ServerResponse } from 'node:http';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { SwaggerModule } from '@nestjs/swagger';
 import {
@@ -13,6 +15,7 @@ import { AppModule, type RunConfig } from './app.module.js';
 import { callerOf } from './common/caller.js';
 import { type AppLogger, createLogger, NestLogger } from './common/logger.js';
 import { ProblemDetailsFilter, sendProblem } from './common/problem-details.filter.js';
+import { enforceRequestDeadline } from './common/request-deadline.js';
 import { REQUEST_ID_HEADER, requestId } from './common/request-id.js';
 import { StrictValidationPipe } from './common/validation.pipe.js';
 import { onDatabaseClientError } from './database/data-source-options.js';
@@ -30,6 +33,24 @@ export interface CreateAppOptions {
   preview?: boolean;
   /** The JSON logger (default: one at the configured level on stdout); `false`: silent. */
   logger?: AppLogger | false;
+}
+
+/**
+ * Nest's Fastify adapter, except that a handler finishing after its request was already answered
+ * (503 by the request timeout, REQUEST_TIMEOUT_MS) is dropped quietly: its outcome stays with the
+ * Idempotency-Key, and a stream it opened (a database cursor) is closed rather than left open.
+ */
+class BillingFastifyAdapter extends FastifyAdapter {
+  override reply(
+    ...args: Parameters<FastifyAdapter['reply']>
+  ): ReturnType<FastifyAdapter['reply']> {
+    const [response, body] = args as [ServerResponse | FastifyReply, unknown];
+    if ('sent' in response && response.sent) {
+      if (body instanceof StreamableFile) body.getStream().destroy();
+      return response;
+    }
+    return super.reply(...args);
+  }
 }
 
 /**
@@ -76,7 +97,7 @@ export async function createApp(
     options.logger === false
       ? createLogger('silent')
       : (options.logger ?? createLogger(config.logLevel));
-  const adapter = new FastifyAdapter({
+  const adapter = new BillingFastifyAdapter({
     loggerInstance: logger,
     // Fastify's two lines per request are replaced by one access line (see instrument()).
     logController: new LogController({
@@ -127,7 +148,10 @@ export async function createApp(
     (req, body, done) =>
       body.length === 0 ? done(null, undefined) : json(req, body.toString('utf8'), done),
   );
-  if (!options.preview) instrument(fastify, app.get(Metrics), app.get(Lifecycle));
+  if (!options.preview) {
+    instrument(fastify, app.get(Metrics), app.get(Lifecycle));
+    enforceRequestDeadline(fastify, config.requestTimeoutMs);
+  }
 
   app.setGlobalPrefix(API_PREFIX);
   app.useGlobalPipes(new StrictValidationPipe());

@@ -35,3 +35,48 @@ describe('request timeout', () => {
     expect(await verifyLedger(f.db.pool)).toEqual([]);
   });
 });
+
+describe('request timeout with group commit', () => {
+  const f = useTestApp({ REQUEST_TIMEOUT_MS: '400', CHARGE_BATCHING: 'true' });
+
+  it('drops a charge still queued behind the batch in flight when its request times out', async () => {
+    const [inFlight, queued, later] = await Promise.all([
+      f.funded(100),
+      f.funded(100),
+      f.funded(100),
+    ]);
+    const charge = (user: string) =>
+      f.api.post('/billing/charge-tokens', { user_id: user, amount: 40, description: 'slow' });
+    const blocker = await f.db.pool.connect();
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query('SELECT 1 FROM accounts WHERE user_id = $1 FOR UPDATE', [inFlight]);
+      // The first charge is sent at once and waits on the row lock; the second waits behind it.
+      const first = charge(inFlight);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const second = charge(queued);
+      const answers = await Promise.all([first, second]);
+      expect(answers.map((a) => a.status)).toEqual([503, 503]);
+      expect(answers[1].body).toMatchObject({ code: 'DATABASE_UNAVAILABLE' });
+    } finally {
+      await blocker.query('ROLLBACK');
+      blocker.release();
+    }
+    // The statement in flight goes on and commits (its outcome was unknown to the caller)...
+    let balance = 100;
+    for (let i = 0; i < 40 && balance === 100; i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      balance = (await f.api.get(`/billing/balance/${inFlight}`)).body.balance as number;
+    }
+    expect(balance).toBe(60);
+    // ...the queued one was never sent: the batcher has moved on, and that user is untouched.
+    expect((await charge(later)).status).toBe(200);
+    expect((await f.api.get(`/billing/balance/${queued}`)).body).toMatchObject({ balance: 100 });
+    const { rows } = await f.db.pool.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM ledger_entries WHERE user_id = $1 AND type = 'debit'",
+      [queued],
+    );
+    expect(rows[0].n).toBe(0);
+    expect(await verifyLedger(f.db.pool)).toEqual([]);
+  });
+});

@@ -62,7 +62,7 @@ export class ChargesController {
     const answer = await this.idempotency.perform(
       request,
       movement.userId,
-      (db) => this.charges.charge(movement, db),
+      (db) => this.charges.charge(movement, db, () => reply.sent),
       toResult,
     );
     sendAnswer(reply, answer);

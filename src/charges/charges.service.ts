@@ -24,9 +24,14 @@ export class ChargesService {
     this.batching = config.charges.batching;
   }
 
-  /** Debits the account from its available balance, or refuses with nothing written. */
-  async charge(movement: Movement, db?: Queryable): Promise<MoneyMovementResult> {
-    const outcome = await this.debit(movement, db);
+  /** Debits the account from its available balance, or refuses with nothing written. Once
+   *  `answered` (the request timed out), a charge not yet sent to the database is dropped. */
+  async charge(
+    movement: Movement,
+    db?: Queryable,
+    answered?: () => boolean,
+  ): Promise<MoneyMovementResult> {
+    const outcome = await this.debit(movement, db, answered);
     switch (outcome.result) {
       case 'debited':
         return { transactionId: outcome.transactionId, balance: outcome.balance };
@@ -49,8 +54,12 @@ export class ChargesService {
    * takes the single statement on that transaction's connection; the batch statement does not
    * record keys.
    */
-  private debit(movement: Movement, db?: Queryable): Promise<DebitOutcome> {
-    if (this.batching && !db?.transactional) return this.batcher.debit(movement);
+  private debit(
+    movement: Movement,
+    db?: Queryable,
+    answered?: () => boolean,
+  ): Promise<DebitOutcome> {
+    if (this.batching && !db?.transactional) return this.batcher.debit(movement, answered);
     return this.charges.debit(movement, db);
   }
 

@@ -1,10 +1,26 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { UnavailableError } from '../common/errors.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { ChargesRepository, type DebitOutcome, type Movement } from './charges.repository.js';
 
 interface Waiting extends Movement {
+  /** True once the request was answered without it (503 by the request timeout). */
+  answered: (() => boolean) | undefined;
   resolve(outcome: DebitOutcome): void;
   reject(error: unknown): void;
+}
+
+/** A charge whose request timed out while it waited is dropped, never sent (the caller has had
+ *  its 503; this refusal goes nowhere). */
+function dropped(waiting: Waiting): boolean {
+  if (waiting.answered?.() !== true) return false;
+  waiting.reject(
+    new UnavailableError(
+      'DATABASE_UNAVAILABLE',
+      'The request timed out before its charge was sent; nothing was debited.',
+    ),
+  );
+  return true;
 }
 
 /**
@@ -19,6 +35,8 @@ interface Waiting extends Movement {
  * is kept. A failed statement wrote nothing (it is one statement: all or nothing), and every
  * charge of it is refused with that error (a 503 for an unavailable database), exactly as a
  * single charge would be; none is retried behind the caller's back, so none can be doubled.
+ * A charge still waiting when its request has timed out (`answered`) is dropped unsent: the
+ * caller got a 503 and may retry, and the abandoned charge must not then be debited as well.
  */
 @Injectable()
 export class DebitBatcher {
@@ -33,17 +51,21 @@ export class DebitBatcher {
     this.batchMax = config.charges.batchMax;
   }
 
-  debit(debit: Movement): Promise<DebitOutcome> {
+  debit(debit: Movement, answered?: () => boolean): Promise<DebitOutcome> {
     return new Promise<DebitOutcome>((resolve, reject) => {
-      this.queue.push({ ...debit, resolve, reject });
+      this.queue.push({ ...debit, answered, resolve, reject });
       this.next();
     });
   }
 
   private next(): void {
-    if (this.inFlight || this.queue.length === 0) return;
+    if (this.inFlight) return;
+    const batch = this.queue.splice(0, this.batchMax).filter((waiting) => !dropped(waiting));
+    if (batch.length === 0) {
+      if (this.queue.length > 0) this.next();
+      return;
+    }
     this.inFlight = true;
-    const batch = this.queue.splice(0, this.batchMax);
     void this.settle(batch).finally(() => {
       this.inFlight = false;
       this.next();
@@ -77,6 +99,7 @@ export class DebitBatcher {
   /** One by one, in arrival order, by the single-charge statement. */
   private async alone(charges: Waiting[]): Promise<void> {
     for (const waiting of charges) {
+      if (dropped(waiting)) continue;
       await this.charges.debit(waiting).then(
         (outcome) => waiting.resolve(outcome),
         (error: unknown) => waiting.reject(error),

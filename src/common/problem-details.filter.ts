@@ -7,6 +7,8 @@ export type RequestWithProblem = FastifyRequest & { problemCode?: string };
 
 /** Sends `error` as RFC 9457 problem details; an unexpected one is logged with the request id. */
 export function sendProblem(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
+  // Already answered (503 by the request timeout): the late outcome has no one to go to.
+  if (reply.sent) return;
   const body = toProblem(error, request.url);
   if (body.status >= 500 && body.code === 'INTERNAL_ERROR') {
     request.log.error({ err: error }, 'unexpected error');
