@@ -26,8 +26,9 @@ function dropped(waiting: Waiting): boolean {
 /**
  * Group commit of debits (TigerBeetle's idea on PostgreSQL). At most one debit statement is in
  * flight per process; the charges that arrive meanwhile wait in arrival order and are debited
- * together by the next statement, so one round trip and one commit serve many charges. A charge
- * that arrives when nothing is in flight goes at once, alone, by the single-charge statement.
+ * together by the next statement, so one round trip and one commit serve many charges. When
+ * nothing is in flight, what arrived in the current turn of the event loop goes at the end of that
+ * turn (a lone charge by the single-charge statement).
  *
  * Every guarantee of the single statement holds: the database decides each charge (see
  * DEBIT_BATCH) under the account row locks, so replicas need no coordination. Charges the batch
@@ -42,6 +43,8 @@ function dropped(waiting: Waiting): boolean {
 export class DebitBatcher {
   private readonly queue: Waiting[] = [];
   private inFlight = false;
+  /** A send is scheduled for the end of this turn of the event loop. */
+  private scheduled = false;
   private readonly batchMax: number;
 
   constructor(
@@ -54,6 +57,18 @@ export class DebitBatcher {
   debit(debit: Movement, answered?: () => boolean): Promise<DebitOutcome> {
     return new Promise<DebitOutcome>((resolve, reject) => {
       this.queue.push({ ...debit, answered, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  /** When nothing is in flight, the send waits for the end of the current turn of the event loop
+   *  (setImmediate: no timer, no added latency), so that the charges whose requests were read in
+   *  the same turn go together rather than the first alone and the rest behind it. */
+  private schedule(): void {
+    if (this.inFlight || this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
       this.next();
     });
   }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { applyDecorators, createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import { ApiHeader } from '@nestjs/swagger';
 import { callerOf, type RequestWithCaller } from '../common/caller.js';
@@ -10,7 +10,7 @@ export interface IdempotentRequest {
   key: string | undefined;
   /** The calling client: keys are scoped to it (and to the user). */
   client: string;
-  /** SHA-256 of method, path and canonical body. */
+  /** SHA-256 of method, path and canonical body; '' without a key (nothing to compare it with). */
   hash: string;
   /** The request path, the `instance` of a stored problem. */
   instance: string;
@@ -31,9 +31,7 @@ function canonical(value: unknown): string {
 }
 
 export function requestHash(method: string, path: string, body: unknown): string {
-  return createHash('sha256')
-    .update(`${method}\n${path}\n${canonical(body ?? {})}`)
-    .digest('hex');
+  return hash('sha256', `${method}\n${path}\n${canonical(body ?? {})}`, 'hex');
 }
 
 export function idempotentRequestOf(request: RequestWithCaller): IdempotentRequest {
@@ -48,11 +46,13 @@ export function idempotentRequestOf(request: RequestWithCaller): IdempotentReque
       { field: 'Idempotency-Key', message: 'must be 1 to 255 printable ASCII characters' },
     ]);
   }
-  const path = request.url.split('?')[0];
   return {
     key: header,
     client: callerOf(request).name,
-    hash: requestHash(request.method, path, request.body),
+    hash:
+      header === undefined
+        ? ''
+        : requestHash(request.method, request.url.split('?')[0], request.body),
     instance: request.url,
   };
 }
