@@ -197,6 +197,33 @@ const scenarios = {
     method: 'GET',
     path: () => `/monthly-usage/${randomUser()}`,
   },
+  floorJson: {
+    name: 'minimal NestJS, same JSON',
+    method: 'POST',
+    path: () => '/json',
+    body: charge(randomUser),
+  },
+  floorDebit: {
+    name: 'minimal NestJS + pg: per-charge statement, random user',
+    method: 'POST',
+    path: () => '/debit',
+    body: charge(randomUser),
+  },
+  floorBalance: {
+    name: 'minimal NestJS + pg: balance',
+    method: 'GET',
+    path: () => `/balance/${randomUser()}`,
+  },
+  floorPage: {
+    name: 'minimal NestJS + pg: first page of 20',
+    method: 'GET',
+    path: () => `/transactions/${randomUser()}?limit=20`,
+  },
+  floorUsage: {
+    name: 'minimal NestJS + pg: monthly usage',
+    method: 'GET',
+    path: () => `/monthly-usage/${randomUser()}`,
+  },
 } satisfies Record<string, HttpScenario>;
 
 async function main(): Promise<number> {
@@ -283,6 +310,16 @@ async function main(): Promise<number> {
       logFile: path.join(runDir, 'bare-fastify.log'),
     });
     processes.push(bare);
+    const floorPort = await freePort();
+    const floor = await startProcess({
+      name: 'nest-floor',
+      script: path.join(root, 'dist/src/bench/nest-floor.js'),
+      args: [String(floorPort), db.url, String(shape.connections)],
+      port: floorPort,
+      probePath: `/balance/${benchUser(1)}`,
+      logFile: path.join(runDir, 'nest-floor.log'),
+    });
+    processes.push(floor);
     type Run = (shape: LoadShape) => Promise<Measurement>;
     const http =
       (s: HttpScenario, targets: Running[], name = s.name): Run =>
@@ -342,7 +379,7 @@ async function main(): Promise<number> {
       });
     };
 
-    const [limitRandom, chargeRandom, offRandom, twoRandom] = await compare([
+    const [limitRandom, chargeRandom, offRandom, twoRandom, floorDebit] = await compare([
       ['limit', pgLimit('per-charge limit (pg pool), random user', randomUser)],
       ['service', http(scenarios.chargeRandom, [main])],
       ['batching off', http(scenarios.chargeRandom, [off], 'charge, random user (batching off)')],
@@ -350,6 +387,7 @@ async function main(): Promise<number> {
         '2 processes',
         http(scenarios.chargeRandom, [main, second], 'charge, random user, 2 processes'),
       ],
+      ['framework floor', http(scenarios.floorDebit, [floor])],
     ]);
     const [limitHot, chargeHot, offHot, twoHot] = await compare([
       ['limit', pgLimit('per-charge limit (pg pool), one hot user', hotUser)],
@@ -377,14 +415,31 @@ async function main(): Promise<number> {
         );
       }
     }
-    const [bareJson, , bareBalance, balance, barePage, page, bareUsage, usage] = await compare([
+    const [
+      bareJson,
+      floorJson,
+      ,
+      bareBalance,
+      floorBalance,
+      balance,
+      barePage,
+      floorPage,
+      page,
+      bareUsage,
+      floorUsage,
+      usage,
+    ] = await compare([
       ['limit', http(scenarios.bareJson, [bare])],
+      ['framework floor', http(scenarios.floorJson, [floor])],
       ['service', http(scenarios.credit, [main])],
       ['limit', http(scenarios.bareBalance, [bare])],
+      ['framework floor', http(scenarios.floorBalance, [floor])],
       ['service', http(scenarios.balance, [main])],
       ['limit', http(scenarios.barePage, [bare])],
+      ['framework floor', http(scenarios.floorPage, [floor])],
       ['service', http(scenarios.page, [main])],
       ['limit', http(scenarios.bareUsage, [bare])],
+      ['framework floor', http(scenarios.floorUsage, [floor])],
       ['service', http(scenarios.usage, [main])],
     ]);
     const [pageSmall, pageBig, usageSmall, usageBig] = await compare([
@@ -414,11 +469,18 @@ async function main(): Promise<number> {
     relate(usage, bareUsage, 0.9, 20);
     relate(twoRandom, limitRandom, 2, 20);
     relate(twoHot, limitHot, 5, 20);
-    for (const m of [bareBalance, barePage, bareUsage]) {
+    const compareTo = (m: Measurement, limit: Measurement) => {
       const line = lines.find((l) => l.name === m.name) as Line;
-      line.limit = bareJson.name;
-      line.ratio = m.rate / bareJson.rate;
-    }
+      line.limit = limit.name;
+      line.ratio = m.rate / limit.rate;
+    };
+    for (const m of [bareBalance, barePage, bareUsage]) compareTo(m, bareJson);
+    // The framework's floor: what NestJS alone keeps of each limit (no target; see nest-floor.ts).
+    compareTo(floorJson, bareJson);
+    compareTo(floorDebit, limitRandom);
+    compareTo(floorBalance, bareBalance);
+    compareTo(floorPage, barePage);
+    compareTo(floorUsage, bareUsage);
     const flat = (name: string, small: Measurement, big: Measurement) => {
       const slower = Math.max(big.p50 / Math.max(small.p50, 0.001), small.rate / big.rate);
       checks.push({
