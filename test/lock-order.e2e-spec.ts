@@ -68,3 +68,58 @@ describe('lock order of multi-account statements', () => {
     expect(failures).toEqual([]);
   });
 });
+
+/**
+ * Several holds of one user are locked in one order (expires_at, id) by every statement: a debit
+ * or a new hold locks the holds past expiry, a capture its target together with them. Found in
+ * review: the capture used to lock its target first, so near an expiry a capture and a debit
+ * could take two holds in opposite orders and deadlock.
+ */
+describe('lock order of holds', () => {
+  const f = useTestApp({ RESERVATION_SWEEP_INTERVAL_MS: '0' });
+
+  it('a capture waits for the older due hold before locking its own target', async () => {
+    const user = await f.funded(1000);
+    const hold = async () => {
+      const answer = await f.api.post('/billing/reservations', {
+        user_id: user,
+        amount: 10,
+        description: 'hold',
+      });
+      expect(answer.status).toBe(201);
+      return answer.body.id as string;
+    };
+    const due = await hold();
+    const target = await hold();
+    await f.db.pool.query(
+      `UPDATE reservations SET expires_at = now() - interval '1 second' WHERE id = $1`,
+      [due],
+    );
+
+    // Another statement (a debit whose clock already sees both holds due) takes them in
+    // (expires_at, id) order: the due hold first, then the target.
+    const blocker = new pg.Client({ connectionString: f.db.url });
+    await blocker.connect();
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query('SELECT 1 FROM reservations WHERE id = $1 FOR UPDATE', [due]);
+      const capture = f.api.post(`/billing/reservations/${target}/capture`, { amount: 10 });
+      await sleep(200);
+      // The capture must not hold its target while it waits for the due hold: if it did, this
+      // would wait on it (and the two would deadlock).
+      await blocker.query("SET LOCAL lock_timeout = '500ms'");
+      await blocker.query('SELECT 1 FROM reservations WHERE id = $1 FOR UPDATE', [target]);
+      await blocker.query('COMMIT');
+      const answer = await capture;
+      expect(answer.status).toBe(200);
+      expect(answer.body).toMatchObject({ status: 'success', balance: 990 });
+    } finally {
+      await blocker.end();
+    }
+    // The due hold was freed by the capture's statement: 1000 - 10 captured.
+    expect((await f.api.get(`/billing/balance/${user}`)).body).toMatchObject({
+      balance: 990,
+      reserved: 0,
+    });
+  });
+});

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { type Queryable, Sql, type Statement } from '../database/sql.js';
 import { countConsultation } from '../usage/usage-rollup.js';
-import { dueHolds } from './due-holds.js';
+import { dueHolds, HOLD_LOCK_ORDER } from './due-holds.js';
 
 export type ReservationStatus = 'held' | 'captured' | 'released' | 'expired';
 
@@ -89,18 +89,27 @@ const FIND: Statement = {
 
 /**
  * A capture, in one statement. The reservation row is locked first (so concurrent captures and
- * releases of one hold queue, and each sees the state the previous one left), then the account
- * row; the debit, the ledger entry, the usage rollup and the reservation's new state are written
+ * releases of one hold queue, and each sees the state the previous one left), together with the
+ * user's other holds past expiry (`due`, as in dueHolds) and in the same HOLD_LOCK_ORDER as
+ * every other statement that locks several holds, then the account row; the debit, the ledger entry, the usage rollup and the reservation's new state are written
  * together or not at all. Up to the held amount the tokens are already reserved; an overage must
  * fit in the available balance.
  */
 const CAPTURE: Statement = {
   name: 'reservations_capture',
   text: `
-    WITH target AS (
+    WITH locked AS MATERIALIZED (
       SELECT id, amount, description, reference, status, expires_at <= now() AS past_expiry
-        FROM reservations WHERE user_id = $1 AND id = $2 FOR UPDATE
-    ), ${dueHolds('$2')}, capture AS (
+        FROM reservations
+       WHERE user_id = $1 AND (id = $2 OR (status = 'held' AND expires_at <= now()))
+       ${HOLD_LOCK_ORDER}
+         FOR UPDATE
+    ), target AS (
+      SELECT * FROM locked WHERE id = $2
+    ), due AS (
+      SELECT coalesce(sum(amount), 0)::bigint AS amount FROM locked
+       WHERE id <> $2 AND status = 'held' AND past_expiry
+    ), capture AS (
       SELECT amount AS held, coalesce($3::bigint, amount) AS debit,
              coalesce($5::text, description) AS description,
              coalesce($6::text, reference) AS reference
