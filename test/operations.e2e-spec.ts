@@ -80,6 +80,22 @@ describe('operations: health, metrics, request ids', () => {
     expect(delta('billing_tokens_total{direction="credited"}')).toBe(10);
   });
 
+  it('counts a replayed answer as replayed, not as a second charge', async () => {
+    const user = randomUUID();
+    await api.post('/billing/credit-tokens', { user_id: user, amount: 10, description: 'grant' });
+    const before = await metricsText(app);
+    const charge = { user_id: user, amount: 3, description: 'once' };
+    const key = { 'idempotency-key': `metrics-${user}` };
+    expect((await api.post('/billing/charge-tokens', charge, key)).status).toBe(200);
+    const retry = await api.post('/billing/charge-tokens', charge, key);
+    expect(retry.headers['idempotent-replayed']).toBe('true');
+    const after = await metricsText(app);
+    const delta = (series: string) => sample(after, series) - sample(before, series);
+    expect(delta('billing_charges_total{result="success"}')).toBe(1);
+    expect(delta('billing_charges_total{result="replayed"}')).toBe(1);
+    expect(delta('billing_tokens_total{direction="charged"}')).toBe(3);
+  });
+
   it('counts reservation requests by operation and result', async () => {
     const before = await metricsText(app);
     const user = randomUUID();

@@ -11,8 +11,10 @@ async function main(): Promise<void> {
   if (config.database.url === undefined) {
     throw new ConfigError('DATABASE_URL', 'must be set to run migrations');
   }
+  // No statement timeout: building an index on a large ledger may take minutes. The lock timeout
+  // stays: DDL waiting behind live traffic for its table lock would stall that traffic behind it.
   const dataSource = new DataSource(
-    dataSourceOptions({ ...config.database, url: config.database.url }),
+    dataSourceOptions({ ...config.database, url: config.database.url, statementTimeoutMs: 0 }),
   );
   await dataSource.initialize();
   try {

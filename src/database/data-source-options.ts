@@ -63,7 +63,9 @@ export function dataSourceOptions(settings: DatabaseSettings): DataSourceOptions
       idleTimeoutMillis: 30_000,
       // Client-side bound for a server that stops answering (a network that drops packets):
       // statement_timeout only helps while the server can still reply.
-      query_timeout: settings.statementTimeoutMs + 2000,
+      // (0: no statement timeout, no client-side bound either; the migration job's setting.)
+      query_timeout:
+        settings.statementTimeoutMs > 0 ? settings.statementTimeoutMs + 2000 : undefined,
       keepAlive: true,
     },
   };

@@ -1,11 +1,17 @@
 import type { DataSource } from 'typeorm';
 
 /** An arbitrary, fixed key: replicas or jobs that migrate at the same time take turns. */
-const MIGRATION_LOCK_KEY = 7_243_193_001;
+export const MIGRATION_LOCK_KEY = 7_243_193_001;
+
+const LOCK_POLL_MS = 250;
 
 /**
  * Applies pending migrations, each in its own transaction, under a PostgreSQL advisory lock so that
  * two processes never run them at once. Returns the names of the migrations applied.
+ *
+ * The lock is polled (pg_try_advisory_lock), not waited for in one statement: a second migrator
+ * waits as long as the first one runs, which the session's statement, lock and client timeouts
+ * would otherwise cut short after a few seconds.
  */
 export async function applyMigrations(
   dataSource: DataSource,
@@ -14,7 +20,14 @@ export async function applyMigrations(
   const lock = dataSource.createQueryRunner();
   await lock.connect();
   try {
-    await lock.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    for (let waited = false; ; waited = true) {
+      const [row] = (await lock.query('SELECT pg_try_advisory_lock($1) AS locked', [
+        MIGRATION_LOCK_KEY,
+      ])) as { locked: boolean }[];
+      if (row.locked) break;
+      if (!waited) log('another process is applying migrations: waiting for it');
+      await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
+    }
     const pending = await dataSource.showMigrations();
     if (!pending) {
       log(`schema is up to date (${dataSource.migrations.length} migrations)`);

@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { RequestWithProblem } from '../common/problem-details.filter.js';
 import { Sql } from '../database/sql.js';
+import { REPLAYED_HEADER } from '../idempotency/answer.js';
 
 /** Money routes whose outcomes are counted; later money routes (reservations) add a line here. */
 const MONEY_ROUTES: Record<
@@ -29,7 +30,14 @@ const RESULTS: Record<string, string> = {
   VALIDATION_FAILED: 'invalid',
 };
 
-function resultOf(request: FastifyRequest, status: number): string {
+/** An answer replayed for a retried Idempotency-Key (see idempotency/answer.ts): the effect was
+ *  counted when it happened, so it is counted again only as `replayed`. */
+function replayed(reply: FastifyReply): boolean {
+  return reply.getHeader(REPLAYED_HEADER) === 'true';
+}
+
+function resultOf(request: FastifyRequest, reply: FastifyReply, status: number): string {
+  if (replayed(reply)) return 'replayed';
   if (status < 400) return 'success';
   const code = (request as RequestWithProblem).problemCode ?? `HTTP_${status}`;
   return RESULTS[code] ?? code.toLowerCase();
@@ -120,13 +128,13 @@ export class Metrics {
     const key = `${request.method} ${route}`;
     const operation = RESERVATION_ROUTES[key];
     if (operation !== undefined) {
-      this.reservations.inc({ operation, result: resultOf(request, status) });
+      this.reservations.inc({ operation, result: resultOf(request, reply, status) });
       return;
     }
     const money = MONEY_ROUTES[key];
     if (money === undefined) return;
-    this.outcomes[money.counter].inc({ result: resultOf(request, status) });
-    if (status < 400 && money.tokens !== undefined) {
+    this.outcomes[money.counter].inc({ result: resultOf(request, reply, status) });
+    if (status < 400 && money.tokens !== undefined && !replayed(reply)) {
       this.tokens.inc({ direction: money.tokens }, amountOf(request));
     }
   }
