@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
-import { DataSource } from 'typeorm';
+import { DataSource, type MigrationInterface, type QueryRunner } from 'typeorm';
 import { dataSourceOptions } from '../src/database/data-source-options.js';
 import { applyMigrations, MIGRATION_LOCK_KEY } from '../src/database/migrate.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
@@ -42,6 +42,39 @@ describe('migrations', () => {
     } finally {
       await dataSource.destroy();
       await first.end();
+    }
+  });
+
+  it('runs the migrations on the connection that holds the lock (if it dies, the run dies too)', async () => {
+    let onLockHolder: boolean | undefined;
+    class Probe9999999999999 implements MigrationInterface {
+      name = 'Probe9999999999999';
+      async up(db: QueryRunner): Promise<void> {
+        const rows = (await db.query(
+          `SELECT pg_backend_pid() IN (
+             SELECT pid FROM pg_locks
+              WHERE locktype = 'advisory' AND granted
+                AND ((classid::bigint << 32) | objid::bigint) = $1) AS holder`,
+          [MIGRATION_LOCK_KEY],
+        )) as { holder: boolean }[];
+        onLockHolder = rows[0].holder;
+      }
+      async down(): Promise<void> {}
+    }
+    const options = dataSourceOptions({
+      url: db.url,
+      poolSize: 3,
+      connectTimeoutMs: 5000,
+      statementTimeoutMs: 5000,
+      lockTimeoutMs: 3000,
+    });
+    const dataSource = new DataSource({ ...options, migrations: [Probe9999999999999] });
+    await dataSource.initialize();
+    try {
+      expect(await applyMigrations(dataSource, () => undefined)).toEqual(['Probe9999999999999']);
+      expect(onLockHolder).toBe(true);
+    } finally {
+      await dataSource.destroy();
     }
   });
 });

@@ -1,6 +1,9 @@
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from '@jest/globals';
 import { verifyLedger } from '../src/ledger/ledger-verify.js';
 import { useTestApp } from './support/fixture.js';
+import { rawGet } from './support/raw-get.js';
 
 describe('request timeout', () => {
   const f = useTestApp({ REQUEST_TIMEOUT_MS: '400' });
@@ -33,6 +36,27 @@ describe('request timeout', () => {
     expect(retry.headers['idempotent-replayed']).toBe('true');
     expect((await f.api.get(`/billing/balance/${user}`)).body).toMatchObject({ balance: 60 });
     expect(await verifyLedger(f.db.pool)).toEqual([]);
+  });
+  it('does not cut off a history that is being streamed, however slowly the client reads', async () => {
+    const user = randomUUID();
+    const rows = 50_000;
+    await f.db.pool.query('INSERT INTO accounts (user_id, balance) VALUES ($1, $2)', [user, rows]);
+    await f.db.pool.query(
+      `INSERT INTO ledger_entries (user_id, type, amount, balance_after, description, client)
+       SELECT $1, 'credit', 1, i, 'grant ' || i, 'test' FROM generate_series(1, $2::int) AS i
+        ORDER BY i`,
+      [user, rows],
+    );
+    await f.app.listen(0, '127.0.0.1');
+    const { port } = f.app.getHttpServer().address() as AddressInfo;
+    // The server fills the socket and waits, well past the 400 ms request timeout.
+    const outcome = await rawGet(`http://127.0.0.1:${port}/billing/transactions/${user}`, (res) => {
+      res.pause();
+      setTimeout(() => res.resume(), 1200);
+    });
+    expect(outcome.status).toBe(200);
+    expect(outcome.complete).toBe(true);
+    expect(JSON.parse(outcome.text)).toHaveLength(rows);
   });
 });
 

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from '@jest/globals';
 import { useTestApp } from './support/fixture.js';
+import { rawGet } from './support/raw-get.js';
 
 interface Entry {
   id: string;
@@ -167,38 +167,17 @@ describe('GET /transactions/{user_id}: pages, filters and streaming', () => {
     await f.app.listen(0, '127.0.0.1');
     const { port } = f.app.getHttpServer().address() as AddressInfo;
 
-    const outcome = await new Promise<{ complete: boolean; text: string; status?: number }>(
-      (resolve) => {
-        const url = `http://127.0.0.1:${port}/billing/transactions/${user}`;
-        const request = http.get(url, { agent: false }, (res) => {
-          const chunks: Buffer[] = [];
-          let terminated = false;
-          res.on('data', (chunk: Buffer) => {
-            chunks.push(chunk);
-            if (terminated) return;
-            terminated = true;
-            res.pause(); // the server stops at a full socket, mid-history
-            void f.db.pool
-              .query(
-                `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-                  WHERE datname = current_database() AND pid <> pg_backend_pid()
-                    AND query LIKE '%FROM ledger_entries%'`,
-              )
-              .then(() => setTimeout(() => res.resume(), 200));
-          });
-          const done = () =>
-            resolve({
-              complete: res.complete,
-              text: Buffer.concat(chunks).toString('utf8'),
-              status: res.statusCode,
-            });
-          res.on('end', done);
-          res.on('error', done);
-          res.on('close', done);
-        });
-        request.on('error', () => resolve({ complete: false, text: '' }));
-      },
-    );
+    const url = `http://127.0.0.1:${port}/billing/transactions/${user}`;
+    const outcome = await rawGet(url, (res) => {
+      res.pause(); // the server stops at a full socket, mid-history
+      void f.db.pool
+        .query(
+          `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+            WHERE datname = current_database() AND pid <> pg_backend_pid()
+              AND query LIKE '%FROM ledger_entries%'`,
+        )
+        .then(() => setTimeout(() => res.resume(), 200));
+    });
     expect(outcome.status).toBe(200);
     expect(outcome.complete).toBe(false);
     expect(outcome.text.startsWith('[')).toBe(true);
