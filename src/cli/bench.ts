@@ -1,11 +1,11 @@
 import 'reflect-metadata';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { DataSource } from 'typeorm';
+import { freePort } from '../bench/free-port.js';
 import { runHttp, type HttpScenario, type LoadShape } from '../bench/http-load.js';
 import { benchUser, type Measurement } from '../bench/measurement.js';
 import { findPgbench, runPgbench } from '../bench/pgbench.js';
@@ -48,17 +48,6 @@ const shape: LoadShape & { rounds: number } = {
 const people = population(smoke ? 1000 : 10_000, smoke ? 10_000 : 1_000_000);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const log = (message: string) => console.log(`[bench ${new Date().toISOString()}] ${message}`);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 interface Database {
   url: string;
