@@ -14,6 +14,7 @@ import {
 import { AppModule, type RunConfig } from './app.module.js';
 import { callerOf } from './common/caller.js';
 import { type AppLogger, createLogger, NestLogger } from './common/logger.js';
+import { gated } from './common/json-gate.js';
 import { ProblemDetailsFilter, sendProblem } from './common/problem-details.filter.js';
 import { enforceRequestDeadline } from './common/request-deadline.js';
 import { REQUEST_ID_HEADER, requestId } from './common/request-id.js';
@@ -140,13 +141,14 @@ export async function createApp(
   const fastify = app.getHttpAdapter().getInstance();
   // JSON only: Fastify would otherwise hand text/plain bodies to the handlers as strings.
   fastify.removeContentTypeParser(['text/plain']);
-  // An empty JSON body is no body (capture and release take an empty body or {}).
+  // An empty JSON body is no body (capture and release take an empty body or {}). Every parsed
+  // body passes the JSON gate (depth, size, prototype-named keys) before anything reads it.
   const json = fastify.getDefaultJsonParser('error', 'error');
   app.useBodyParser<RawServerDefault>(
     'application/json',
     { bodyLimit: config.bodyLimitBytes },
     (req, body, done) =>
-      body.length === 0 ? done(null, undefined) : json(req, body.toString('utf8'), done),
+      body.length === 0 ? done(null, undefined) : json(req, body.toString('utf8'), gated(done)),
   );
   if (!options.preview) {
     instrument(fastify, app.get(Metrics), app.get(Lifecycle));

@@ -137,6 +137,61 @@ describe('input validation', () => {
     });
   }
 
+  describe('messages: one per field, the first rule it fails', () => {
+    const cases: Array<{ body: Record<string, unknown>; errors: Array<[string, string]> }> = [
+      {
+        body: { ...good(), amount: '10' },
+        errors: [['amount', 'amount must be a JSON integer (got a string)']],
+      },
+      {
+        body: { ...good(), amount: 1.5 },
+        errors: [['amount', 'amount must be a JSON integer (got a fraction)']],
+      },
+      {
+        body: { ...good(), amount: null },
+        errors: [['amount', 'amount must be a JSON integer (got null)']],
+      },
+      { body: { ...good(), amount: 0 }, errors: [['amount', 'amount must not be less than 1']] },
+      { body: { user_id: user, amount: 5 }, errors: [['description', 'description is required']] },
+      {
+        body: { amount: [], currency: 'EUR' },
+        errors: [
+          ['user_id', 'user_id is required'],
+          ['amount', 'amount must be a JSON integer (got an array)'],
+          ['description', 'description is required'],
+          ['currency', 'currency is not a field of this request'],
+        ],
+      },
+      {
+        body: { ...good(), user_id: 42 },
+        errors: [['user_id', 'user_id must be a string (got a number)']],
+      },
+      {
+        body: { ...good(), description: 42 },
+        errors: [['description', 'description must be a string (got a number)']],
+      },
+    ];
+
+    it.each(cases)('answers $body with exactly its field errors', async ({ body, errors }) => {
+      const answer = await f.api.post<{ detail: string; errors: unknown[] }>(
+        '/billing/charge-tokens',
+        body,
+      );
+      expect(answer.status).toBe(400);
+      expect(answer.body.errors).toEqual(errors.map(([field, message]) => ({ field, message })));
+      expect(answer.body.detail).toBe(errors.map(([, message]) => message).join('; '));
+    });
+
+    it('names a malformed query value once', async () => {
+      const answer = await f.api.get<{ errors: unknown[] }>(
+        `/billing/transactions/${user}?from=yesterday`,
+      );
+      expect(answer.status).toBe(400);
+      expect(answer.body.errors).toHaveLength(1);
+      expect(answer.body.errors[0]).toMatchObject({ field: 'from' });
+    });
+  });
+
   describe.each(['balance', 'transactions', 'monthly-usage'])(
     'GET /billing/%s/{user_id}',
     (route) => {

@@ -54,7 +54,7 @@ const HEADERS: Record<number, Record<string, object>> = {
 /** Example bodies per status (code, detail), built by the same function as real answers, so that
  *  Swagger UI shows each status with its own code rather than one example for all. */
 const EXAMPLES: Record<number, [code: string, detail: string][]> = {
-  400: [['VALIDATION_FAILED', 'amount must be an integer number']],
+  400: [['VALIDATION_FAILED', 'amount must be a JSON integer (got a string)']],
   402: [
     ['INSUFFICIENT_BALANCE', 'The balance is less than the 120 tokens asked for.'],
     ['ACCOUNT_NOT_FOUND', 'No account for user 3fa85f64-5717-4562-b3fc-2c963f66afa6.'],
