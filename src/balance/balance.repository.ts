@@ -2,7 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { Sql, type Statement } from '../database/sql.js';
 
 /** The balance and the unexpired holds, from one snapshot (every writer changes both in one
- *  transaction); a hold stops counting at expires_at by the database clock, swept or not. */
+ *  transaction); a hold stops counting at expires_at by the database clock, swept or not.
+ *  Exported on purpose: bench/ measures the service's own statement, so it cannot drift. */
 export const BALANCE: Statement = {
   name: 'balance_read',
   text: `

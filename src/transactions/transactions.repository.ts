@@ -41,6 +41,7 @@ const HISTORY_TEXT = `
    ORDER BY seq DESC
    LIMIT $6::int`;
 
+/** Exported on purpose: bench/ measures the service's own statement, so it cannot drift. */
 export const HISTORY_PAGE: Statement = { name: 'transactions_history_page', text: HISTORY_TEXT };
 
 /** Rows fetched from the database cursor per round trip while streaming a whole history. */

@@ -9,7 +9,8 @@ export interface MonthTotals {
 }
 
 /** One row of the rollup: constant time, however long the user's history. Without a month
- *  ($2 null), the current one by the database clock, the same clock that dated the debits. */
+ *  ($2 null), the current one by the database clock, the same clock that dated the debits.
+ *  Exported on purpose: bench/ measures the service's own statement, so it cannot drift. */
 export const MONTH: Statement = {
   name: 'usage_month',
   text: `

