@@ -37,15 +37,23 @@ async function bootstrap(logger: AppLogger): Promise<void> {
     embedded = await startEmbeddedPostgres({
       dataDir: config.embedded.dataDir,
       port: config.embedded.port,
+      fixedPort: config.embedded.portExplicit,
+      ownSession: true,
       database: 'billing',
       log: (message) => log.info(message),
     });
     url = embedded.url;
   }
 
-  const app = await createApp({ ...config, database: { ...config.database, url } }, { logger });
-  if (embedded !== undefined || config.database.migrateOnStart) {
-    await applyMigrations(app.get(DataSource), (message) => log.info(message));
+  let app: Awaited<ReturnType<typeof createApp>>;
+  try {
+    app = await createApp({ ...config, database: { ...config.database, url } }, { logger });
+    if (embedded !== undefined || config.database.migrateOnStart) {
+      await applyMigrations(app.get(DataSource), (message) => log.info(message));
+    }
+  } catch (error) {
+    await embedded?.stop(); // it runs in its own session: nothing else would stop it
+    throw error;
   }
 
   let stopping = false;

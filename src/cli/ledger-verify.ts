@@ -1,18 +1,16 @@
 import pg from 'pg';
-import { ConfigError, loadConfig } from '../config/config.js';
+import { loadConfig } from '../config/config.js';
 import { verifyLedger } from '../ledger/ledger-verify.js';
+import { cliDatabase } from './cli-database.js';
 
-/** `npm run ledger:verify`: audits the ledger of DATABASE_URL; exits 1 listing the offending
- *  accounts. Read-only. */
+/** `npm run ledger:verify`: audits the ledger of DATABASE_URL (unset: the embedded database);
+ *  exits 1 listing the offending accounts. Read-only. */
 async function main(): Promise<void> {
-  const config = loadConfig();
-  if (config.database.url === undefined) {
-    throw new ConfigError('DATABASE_URL', 'must be set to verify the ledger');
-  }
-  const client = new pg.Client({ connectionString: config.database.url });
+  const database = await cliDatabase(loadConfig(), (m) => console.log(`[ledger:verify] ${m}`));
+  const client = new pg.Client({ connectionString: database.url });
   client.on('error', () => undefined);
-  await client.connect();
   try {
+    await client.connect();
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     const violations = await verifyLedger(client);
     const { rows } = await client.query<{ accounts: string }>(
@@ -28,7 +26,8 @@ async function main(): Promise<void> {
     console.error(`[ledger:verify] ${violations.length} violation(s)`);
     process.exitCode = 1;
   } finally {
-    await client.end();
+    await client.end().catch(() => undefined);
+    await database.stop();
   }
 }
 

@@ -13,6 +13,25 @@ describe('loadConfig', () => {
     });
   });
 
+  it('has no drain delay outside production unless asked, 5 s in production', () => {
+    const production = {
+      NODE_ENV: 'production',
+      DATABASE_URL: 'postgres://u:p@db/b',
+      BILLING_AUTH: 'off',
+    };
+    expect(loadConfig({}).shutdown.delayMs).toBe(0);
+    expect(loadConfig({ SHUTDOWN_DELAY_MS: '800' }).shutdown.delayMs).toBe(800);
+    expect(loadConfig(production).shutdown.delayMs).toBe(5000);
+  });
+
+  it('tells an explicitly set embedded port from the default one', () => {
+    expect(loadConfig({}).embedded).toMatchObject({ port: 54329, portExplicit: false });
+    expect(loadConfig({ EMBEDDED_PG_PORT: '54329' }).embedded).toMatchObject({
+      port: 54329,
+      portExplicit: true,
+    });
+  });
+
   it('reads every documented variable', () => {
     const config = loadConfig({
       NODE_ENV: 'production',

@@ -58,7 +58,8 @@ export interface AppConfig {
     readyTimeoutMs: number;
   };
   shutdown: {
-    /** After SIGTERM: readiness is 503 but requests are still served, for this long. */
+    /** After SIGTERM: readiness is 503 but requests are still served, for this long (default
+     *  5 s in production, where endpoints take a moment to drop the pod; 0 otherwise). */
     delayMs: number;
     /** Then: time allowed for in-flight requests to finish before the process gives up. */
     drainTimeoutMs: number;
@@ -75,6 +76,8 @@ export interface AppConfig {
   embedded: {
     dataDir: string;
     port: number;
+    /** EMBEDDED_PG_PORT was set: a taken port is an error, not a reason to take another. */
+    portExplicit: boolean;
   };
   charges: {
     /** Group commit: charges that arrive while a debit statement is in flight are debited
@@ -239,7 +242,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       readyTimeoutMs: integer(env, 'HEALTH_READY_TIMEOUT_MS', 1000, 50, 30_000),
     },
     shutdown: {
-      delayMs: integer(env, 'SHUTDOWN_DELAY_MS', 5000, 0, 60_000),
+      delayMs: integer(env, 'SHUTDOWN_DELAY_MS', nodeEnv === 'production' ? 5000 : 0, 0, 60_000),
       drainTimeoutMs: integer(env, 'SHUTDOWN_DRAIN_TIMEOUT_MS', 15_000, 100, 120_000),
     },
     database: {
@@ -253,6 +256,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     embedded: {
       dataDir: text(env, 'EMBEDDED_PG_DIR', '.data/postgres'),
       port: integer(env, 'EMBEDDED_PG_PORT', 54329, 1, 65535),
+      portExplicit: text(env, 'EMBEDDED_PG_PORT', '') !== '',
     },
     charges: {
       batching: boolean(env, 'CHARGE_BATCHING', true),
