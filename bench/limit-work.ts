@@ -1,9 +1,9 @@
 import pg from 'pg';
 import { BALANCE } from '../src/balance/balance.repository.js';
 import { pgTypes } from '../src/database/int8.js';
-import { toTransactionDto } from '../src/transactions/dto/transaction.dto.js';
-import type { LedgerRow } from '../src/transactions/transactions.repository.js';
-import { HISTORY_PAGE } from '../src/transactions/transactions.repository.js';
+import { toTransactionDto } from '../src/ledger/dto/transaction.dto.js';
+import type { LedgerRow } from '../src/ledger/ledger.repository.js';
+import { HISTORY_PAGE } from '../src/ledger/ledger.repository.js';
 import { monthBounds } from '../src/usage/month.js';
 import { MONTH } from '../src/usage/usage.repository.js';
 import { BARE_DEBIT, LIMIT_DESCRIPTION } from './pg-limit.js';

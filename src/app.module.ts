@@ -7,10 +7,11 @@ import { RateLimitGuard } from './common/auth/rate-limit.guard.js';
 import { APP_CONFIG, type AppConfig } from './config/config.js';
 import { DatabaseModule } from './database/database.module.js';
 import { HealthModule } from './health/health.module.js';
+import { LifecycleModule } from './lifecycle/lifecycle.module.js';
 import { IdempotencyModule } from './idempotency/idempotency.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { ReservationsModule } from './reservations/reservations.module.js';
-import { TransactionsModule } from './transactions/transactions.module.js';
+import { LedgerModule } from './ledger/ledger.module.js';
 import { UsageModule } from './usage/usage.module.js';
 
 /** A configuration whose database is known (DATABASE_URL, or the embedded one just started). */
@@ -28,8 +29,9 @@ export class AppModule {
         IdempotencyModule,
         ChargesModule,
         ReservationsModule,
-        TransactionsModule,
+        LedgerModule,
         UsageModule,
+        LifecycleModule,
         HealthModule,
         MetricsModule,
       ],

@@ -20,7 +20,7 @@ import { enforceRequestDeadline } from './common/request-deadline.js';
 import { REQUEST_ID_HEADER, requestId } from './common/request-id.js';
 import { StrictValidationPipe } from './common/validation.pipe.js';
 import { onDatabaseClientError } from './database/data-source-options.js';
-import { Lifecycle } from './health/lifecycle.js';
+import { Lifecycle } from './lifecycle/lifecycle.js';
 import { Metrics } from './metrics/metrics.js';
 import { buildOpenApiDocument } from './openapi.js';
 

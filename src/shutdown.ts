@@ -3,7 +3,7 @@ import type { INestApplication } from '@nestjs/common';
 import type { AppConfig } from './config/config.js';
 import type { AppLogger } from './common/logger.js';
 import type { EmbeddedDatabase } from './database/embedded-postgres.js';
-import { Lifecycle } from './health/lifecycle.js';
+import { Lifecycle } from './lifecycle/lifecycle.js';
 
 /**
  * Graceful stop, in the order Kubernetes needs: readiness turns 503 at once while requests are

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
 import { useTestApp } from './support/fixture.js';
+import { ledgerEntries } from './support/ledger.js';
 
 describe('charge-tokens and credit-tokens', () => {
   const f = useTestApp();
@@ -15,13 +16,7 @@ describe('charge-tokens and credit-tokens', () => {
     return answer;
   }
 
-  async function ledgerCount(userId: string): Promise<number> {
-    const { rows } = await f.db.pool.query<{ n: string }>(
-      'SELECT count(*) AS n FROM ledger_entries WHERE user_id = $1',
-      [userId],
-    );
-    return Number(rows[0].n);
-  }
+  const ledgerCount = (userId: string) => ledgerEntries(f.db.pool, userId);
 
   it('debits the balance and answers with the transaction and the balance after', async () => {
     const user = randomUUID();

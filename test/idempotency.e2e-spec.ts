@@ -2,17 +2,12 @@ import { describe, expect, it } from '@jest/globals';
 import { IdempotencyService } from '../src/idempotency/idempotency.service.js';
 import { verifyLedger } from '../src/ledger/ledger-verify.js';
 import { useTestApp } from './support/fixture.js';
+import { ledgerEntries } from './support/ledger.js';
 
 describe('Idempotency-Key on money-moving POSTs', () => {
   const f = useTestApp();
 
-  async function debits(user: string): Promise<number> {
-    const { rows } = await f.db.pool.query<{ n: string }>(
-      `SELECT count(*) AS n FROM ledger_entries WHERE user_id = $1 AND type = 'debit'`,
-      [user],
-    );
-    return Number(rows[0].n);
-  }
+  const debits = (user: string) => ledgerEntries(f.db.pool, user, 'debit');
 
   const charge = (user: string, amount: number, key?: string, description = 'consultation') =>
     f.api.post(

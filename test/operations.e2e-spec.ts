@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Lifecycle } from '../src/health/lifecycle.js';
+import { Lifecycle } from '../src/lifecycle/lifecycle.js';
 import { startTestApp } from './support/app.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { type Client, client } from './support/http.js';

@@ -4,6 +4,7 @@ import { describe, expect, it } from '@jest/globals';
 import { verifyLedger } from '../src/ledger/ledger-verify.js';
 import { useTestApp } from './support/fixture.js';
 import { rawGet } from './support/raw-get.js';
+import { ledgerEntries } from './support/ledger.js';
 
 describe('request timeout', () => {
   const f = useTestApp({ REQUEST_TIMEOUT_MS: '400' });
@@ -96,11 +97,7 @@ describe('request timeout with group commit', () => {
     // ...the queued one was never sent: the batcher has moved on, and that user is untouched.
     expect((await charge(later)).status).toBe(200);
     expect((await f.api.get(`/billing/balance/${queued}`)).body).toMatchObject({ balance: 100 });
-    const { rows } = await f.db.pool.query<{ n: number }>(
-      "SELECT count(*)::int AS n FROM ledger_entries WHERE user_id = $1 AND type = 'debit'",
-      [queued],
-    );
-    expect(rows[0].n).toBe(0);
+    expect(await ledgerEntries(f.db.pool, queued, 'debit')).toBe(0);
     expect(await verifyLedger(f.db.pool)).toEqual([]);
   });
 });

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { verifyLedger } from '../src/ledger/ledger-verify.js';
 import { ReservationsService } from '../src/reservations/reservations.service.js';
 import { useTestApp } from './support/fixture.js';
+import { ledgerEntries } from './support/ledger.js';
 
 describe('reservations: hold → capture | release | expiry', () => {
   const f = useTestApp();
@@ -265,12 +266,8 @@ describe('reservations: hold → capture | release | expiry', () => {
     );
     expect(answers.filter((a) => a.status === 200)).toHaveLength(1);
     expect(answers.filter((a) => a.status === 409)).toHaveLength(39);
-    const { rows } = await f.db.pool.query<{ n: string }>(
-      `SELECT count(*) AS n FROM ledger_entries WHERE user_id = $1 AND type = 'debit'`,
-      [user],
-    );
     const captured = answers.some((a) => a.status === 200 && a.body.status === 'success');
-    expect(Number(rows[0].n)).toBe(captured ? 1 : 0);
+    expect(await ledgerEntries(f.db.pool, user, 'debit')).toBe(captured ? 1 : 0);
     expect(await balance(user)).toMatchObject({ reserved: 0, balance: captured ? 70 : 100 });
   });
 

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import type { Answer } from './support/http.js';
 import { useTestApp } from './support/fixture.js';
+import { moneyTables } from './support/ledger.js';
 
 /**
  * Parsed JSON is gated before any DTO sees it (nesting depth, key count, prototype-named keys),
@@ -16,16 +17,7 @@ describe('untrusted input', () => {
     user = await f.funded(1_000_000);
   });
 
-  async function snapshot() {
-    const { rows } = await f.db.pool.query(
-      `SELECT (SELECT count(*) FROM accounts) AS accounts,
-              (SELECT count(*) FROM ledger_entries) AS entries,
-              (SELECT coalesce(sum(balance), 0) FROM accounts) AS balances,
-              (SELECT count(*) FROM reservations) AS holds,
-              (SELECT count(*) FROM monthly_usage) AS usage`,
-    );
-    return rows[0] as Record<string, string>;
-  }
+  const snapshot = () => moneyTables(f.db.pool);
 
   function expectValidationProblem(answer: Answer) {
     expect({ status: answer.status, body: answer.body }).toMatchObject({

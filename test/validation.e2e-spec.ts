@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { useTestApp } from './support/fixture.js';
+import { moneyTables } from './support/ledger.js';
 
 /** Bad input gets a clear problem-details answer and changes nothing. */
 describe('input validation', () => {
@@ -16,15 +17,7 @@ describe('input validation', () => {
     expect(seeded.status).toBe(200);
   });
 
-  async function snapshot() {
-    const { rows } = await f.db.pool.query(
-      `SELECT (SELECT count(*) FROM accounts) AS accounts,
-              (SELECT count(*) FROM ledger_entries) AS entries,
-              (SELECT coalesce(sum(balance), 0) FROM accounts) AS balances,
-              (SELECT count(*) FROM monthly_usage) AS usage`,
-    );
-    return rows[0] as Record<string, string>;
-  }
+  const snapshot = () => moneyTables(f.db.pool);
 
   function expectProblem(
     answer: { status: number; headers: Record<string, unknown>; body: unknown },

@@ -6,6 +6,5 @@ import { BalanceService } from './balance.service.js';
 @Module({
   controllers: [BalanceController],
   providers: [BalanceService, BalanceRepository],
-  exports: [BalanceRepository],
 })
 export class BalanceModule {}

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { NotFoundError } from '../common/errors.js';
+import { messages, NotFoundError } from '../common/errors.js';
 import { type Balance, BalanceRepository } from './balance.repository.js';
 
 @Injectable()
@@ -8,8 +8,7 @@ export class BalanceService {
 
   async balance(userId: string): Promise<Balance> {
     const balance = await this.accounts.balanceOf(userId);
-    if (balance === null)
-      throw new NotFoundError('ACCOUNT_NOT_FOUND', `No account for user ${userId}.`);
+    if (balance === null) throw new NotFoundError('ACCOUNT_NOT_FOUND', messages.noAccount(userId));
     return balance;
   }
 }

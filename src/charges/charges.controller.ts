@@ -10,7 +10,8 @@ import {
   type IdempotentRequest,
 } from '../idempotency/idempotent-request.js';
 import { IdempotencyService } from '../idempotency/idempotency.service.js';
-import { ChargesService, type MoneyMovement, type MoneyMovementResult } from './charges.service.js';
+import type { MoneyMovement } from './charges.repository.js';
+import { ChargesService, type MoneyMovementResult } from './charges.service.js';
 import { RequiresScope } from '../common/auth/access.js';
 import { MoneyMovementDto, MoneyMovementResultDto } from './dto/money-movement.dto.js';
 

@@ -4,7 +4,7 @@ import { dueHolds } from '../reservations/due-holds.js';
 import { countConsultation } from '../usage/usage-rollup.js';
 
 /** A debit or credit as the ledger records it. */
-export interface Movement {
+export interface MoneyMovement {
   userId: string;
   amount: number;
   description: string;
@@ -153,7 +153,7 @@ const CREDIT: Statement = {
     RETURNING id, balance_after`,
 };
 
-function values(m: Movement): unknown[] {
+function values(m: MoneyMovement): unknown[] {
   return [m.userId, m.amount, m.description, m.reference, m.client];
 }
 
@@ -166,7 +166,7 @@ interface EntryRow {
 export class ChargesRepository {
   constructor(private readonly sql: Sql) {}
 
-  async debit(movement: Movement, db: Queryable = this.sql): Promise<DebitOutcome> {
+  async debit(movement: MoneyMovement, db: Queryable = this.sql): Promise<DebitOutcome> {
     const row = await db.one<EntryRow & { account_exists: boolean }>(DEBIT, values(movement));
     if (row.id !== null && row.balance_after !== null) {
       return { result: 'debited', transactionId: row.id, balance: row.balance_after };
@@ -175,7 +175,7 @@ export class ChargesRepository {
   }
 
   /** Outcomes in the order of `debits`. */
-  async debitBatch(debits: Movement[]): Promise<BatchDebitOutcome[]> {
+  async debitBatch(debits: MoneyMovement[]): Promise<BatchDebitOutcome[]> {
     const rows = await this.sql.query<EntryRow & { ord: number; result: string }>(DEBIT_BATCH, [
       debits.map((d) => d.userId),
       debits.map((d) => d.amount),
@@ -205,7 +205,7 @@ export class ChargesRepository {
     });
   }
 
-  async credit(movement: Movement, db: Queryable = this.sql): Promise<CreditOutcome> {
+  async credit(movement: MoneyMovement, db: Queryable = this.sql): Promise<CreditOutcome> {
     const rows = await db.query<EntryRow>(CREDIT, values(movement));
     const row = rows[0];
     if (row?.id == null || row.balance_after == null) return { result: 'balance_limit' };

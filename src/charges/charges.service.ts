@@ -1,11 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { PaymentRefusedError, UnprocessableError } from '../common/errors.js';
+import { messages, PaymentRefusedError, UnprocessableError } from '../common/errors.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import type { Queryable } from '../database/sql.js';
-import { ChargesRepository, type DebitOutcome, type Movement } from './charges.repository.js';
+import { ChargesRepository, type DebitOutcome, type MoneyMovement } from './charges.repository.js';
 import { DebitBatcher } from './debit-batcher.js';
-
-export type { Movement as MoneyMovement } from './charges.repository.js';
 
 export interface MoneyMovementResult {
   transactionId: string;
@@ -27,7 +25,7 @@ export class ChargesService {
   /** Debits the account from its available balance, or refuses with nothing written. Once
    *  `answered` (the request timed out), a charge not yet sent to the database is dropped. */
   async charge(
-    movement: Movement,
+    movement: MoneyMovement,
     db?: Queryable,
     answered?: () => boolean,
   ): Promise<MoneyMovementResult> {
@@ -38,13 +36,10 @@ export class ChargesService {
       case 'insufficient_balance':
         throw new PaymentRefusedError(
           'INSUFFICIENT_BALANCE',
-          `The available balance is less than the ${movement.amount} tokens asked for.`,
+          messages.insufficientBalance(movement.amount),
         );
       case 'no_account':
-        throw new PaymentRefusedError(
-          'ACCOUNT_NOT_FOUND',
-          `No account for user ${movement.userId}.`,
-        );
+        throw new PaymentRefusedError('ACCOUNT_NOT_FOUND', messages.noAccount(movement.userId));
     }
   }
 
@@ -55,7 +50,7 @@ export class ChargesService {
    * record keys.
    */
   private debit(
-    movement: Movement,
+    movement: MoneyMovement,
     db?: Queryable,
     answered?: () => boolean,
   ): Promise<DebitOutcome> {
@@ -64,7 +59,7 @@ export class ChargesService {
   }
 
   /** Credits the account, creating it on first credit. */
-  async credit(movement: Movement, db?: Queryable): Promise<MoneyMovementResult> {
+  async credit(movement: MoneyMovement, db?: Queryable): Promise<MoneyMovementResult> {
     const outcome = await this.charges.credit(movement, db);
     switch (outcome.result) {
       case 'credited':

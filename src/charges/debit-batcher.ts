@@ -1,9 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { UnavailableError } from '../common/errors.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
-import { ChargesRepository, type DebitOutcome, type Movement } from './charges.repository.js';
+import { ChargesRepository, type DebitOutcome, type MoneyMovement } from './charges.repository.js';
 
-interface Waiting extends Movement {
+interface Waiting extends MoneyMovement {
   /** True once the request was answered without it (503 by the request timeout). */
   answered: (() => boolean) | undefined;
   resolve(outcome: DebitOutcome): void;
@@ -54,7 +54,7 @@ export class DebitBatcher {
     this.batchMax = config.charges.batchMax;
   }
 
-  debit(debit: Movement, answered?: () => boolean): Promise<DebitOutcome> {
+  debit(debit: MoneyMovement, answered?: () => boolean): Promise<DebitOutcome> {
     return new Promise<DebitOutcome>((resolve, reject) => {
       this.queue.push({ ...debit, answered, resolve, reject });
       this.schedule();

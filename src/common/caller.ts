@@ -1,4 +1,3 @@
-import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 
 /** Who is calling: the named client that authenticated (see the auth guard), or `anonymous` while
@@ -14,8 +13,3 @@ export type RequestWithCaller = FastifyRequest & { caller?: Caller };
 export function callerOf(request: RequestWithCaller): Caller {
   return request.caller ?? ANONYMOUS;
 }
-
-/** Controller parameter: the request's caller. */
-export const CurrentCaller = createParamDecorator((_: unknown, context: ExecutionContext): Caller =>
-  callerOf(context.switchToHttp().getRequest<RequestWithCaller>()),
-);

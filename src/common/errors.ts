@@ -20,6 +20,13 @@ export type ErrorCode =
   | 'FORBIDDEN'
   | 'RATE_LIMITED';
 
+/** The messages several services give, one wording each (the OpenAPI examples use them too). */
+export const messages = {
+  noAccount: (userId: string) => `No account for user ${userId}.`,
+  insufficientBalance: (amount: number) =>
+    `The available balance is less than the ${amount} tokens asked for.`,
+};
+
 export interface FieldError {
   field: string;
   message: string;

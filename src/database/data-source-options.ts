@@ -2,7 +2,7 @@ import pg from 'pg';
 import type { DataSourceOptions } from 'typeorm';
 import { migrations } from '../../migrations/index.js';
 import { Account } from '../balance/account.entity.js';
-import { LedgerEntry } from '../transactions/ledger-entry.entity.js';
+import { LedgerEntry } from '../ledger/ledger-entry.entity.js';
 import { MonthlyUsage } from '../usage/monthly-usage.entity.js';
 import { pgTypes } from './int8.js';
 

@@ -2,11 +2,11 @@ import { Module } from '@nestjs/common';
 import { HealthController } from './health.controller.js';
 import { HealthRepository } from './health.repository.js';
 import { HealthService } from './health.service.js';
-import { Lifecycle } from './lifecycle.js';
+import { LifecycleModule } from '../lifecycle/lifecycle.module.js';
 
 @Module({
+  imports: [LifecycleModule],
   controllers: [HealthController],
-  providers: [HealthService, HealthRepository, Lifecycle],
-  exports: [Lifecycle],
+  providers: [HealthService, HealthRepository],
 })
 export class HealthModule {}

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { UnavailableError } from '../common/errors.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { HealthRepository } from './health.repository.js';
-import { Lifecycle } from './lifecycle.js';
+import { Lifecycle } from '../lifecycle/lifecycle.js';
 
 @Injectable()
 export class HealthService {

@@ -15,14 +15,13 @@ import {
   CaptureReservationDto,
   CaptureResultDto,
   CreateReservationDto,
+  DEFAULT_TTL_SECONDS,
   ReservationDto,
   ReservationIdParams,
 } from './dto/reservation.dto.js';
 import type { ReservationRow } from './reservations.repository.js';
 import { type Captured, ReservationsService } from './reservations.service.js';
 import { RequiresScope } from '../common/auth/access.js';
-
-const DEFAULT_TTL_SECONDS = 600;
 
 function toDto(row: ReservationRow): ReservationDto {
   return {
@@ -62,7 +61,8 @@ export class ReservationsController {
     summary: 'Hold tokens before a consultation',
     description:
       'Reserves `amount` tokens of the available balance (balance minus unexpired holds) until ' +
-      'captured, released or expired (`ttl_seconds`, default 600, by the database clock). ' +
+      `captured, released or expired (\`ttl_seconds\`, default ${DEFAULT_TTL_SECONDS}, ` +
+      'by the database clock). ' +
       '402 when the available balance is too low or the account unknown.',
   })
   @ApiIdempotencyKey()

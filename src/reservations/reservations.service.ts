@@ -8,6 +8,7 @@ import {
 import {
   ConflictError,
   NotFoundError,
+  messages,
   PaymentRefusedError,
   UnprocessableError,
 } from '../common/errors.js';
@@ -63,10 +64,10 @@ export class ReservationsService implements OnApplicationBootstrap, OnModuleDest
       case 'insufficient_balance':
         throw new PaymentRefusedError(
           'INSUFFICIENT_BALANCE',
-          `The available balance is less than the ${hold.amount} tokens asked for.`,
+          messages.insufficientBalance(hold.amount),
         );
       case 'no_account':
-        throw new PaymentRefusedError('ACCOUNT_NOT_FOUND', `No account for user ${hold.userId}.`);
+        throw new PaymentRefusedError('ACCOUNT_NOT_FOUND', messages.noAccount(hold.userId));
     }
   }
 

@@ -10,7 +10,7 @@ const BEARER = /^Bearer +([^\s]+) *$/i;
 
 /**
  * Who may call what. Runs before pipes, so an unauthenticated request is refused before its body
- * is validated. Sets `request.caller` to the authenticated client (read by @CurrentCaller()).
+ * is validated. Sets `request.caller` to the authenticated client (read through callerOf()).
  * Without configured clients (auth mode `open` or `off`) every caller is `anonymous`.
  */
 @Injectable()

@@ -7,6 +7,9 @@ import {
   UuidProperty,
 } from '../../common/dto/money-fields.js';
 
+/** How long a hold lasts when the request names no `ttl_seconds`. */
+export const DEFAULT_TTL_SECONDS = 600;
+
 /** Body of POST /reservations: a hold on the available balance. */
 export class CreateReservationDto {
   @UuidProperty("The user's id (any RFC 4122 UUID).")
@@ -28,7 +31,7 @@ export class CreateReservationDto {
     type: 'integer',
     minimum: 1,
     maximum: 86_400,
-    default: 600,
+    default: DEFAULT_TTL_SECONDS,
     description: 'Seconds until the hold expires (by the database clock) and its tokens are free.',
   })
   @IsOptional()

@@ -1,12 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { InvalidInputError, NotFoundError } from '../common/errors.js';
+import { InvalidInputError, messages, NotFoundError } from '../common/errors.js';
 import type { HistoryQueryDto } from './dto/history-query.dto.js';
 import { decodeCursor, encodeCursor } from './history-cursor.js';
-import {
-  type HistoryFilter,
-  type LedgerRow,
-  TransactionsRepository,
-} from './transactions.repository.js';
+import { type HistoryFilter, type LedgerRow, LedgerRepository } from './ledger.repository.js';
 
 export interface HistoryPage {
   rows: LedgerRow[];
@@ -21,8 +17,8 @@ export interface HistoryRequest {
 }
 
 @Injectable()
-export class TransactionsService {
-  constructor(private readonly ledger: TransactionsRepository) {}
+export class LedgerService {
+  constructor(private readonly ledger: LedgerRepository) {}
 
   /** Turns the query text (already checked for shape by the DTO) into numbers and instants. */
   parse(query: HistoryQueryDto): HistoryRequest {
@@ -85,7 +81,7 @@ export class TransactionsService {
    *  only needed to tell "no rows" from "no account". An unknown user is an error, not []. */
   private async requireAccountIfEmpty(userId: string, rows: LedgerRow[]): Promise<void> {
     if (rows.length === 0 && !(await this.ledger.accountExists(userId))) {
-      throw new NotFoundError('ACCOUNT_NOT_FOUND', `No account for user ${userId}.`);
+      throw new NotFoundError('ACCOUNT_NOT_FOUND', messages.noAccount(userId));
     }
   }
 }

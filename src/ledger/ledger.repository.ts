@@ -64,7 +64,7 @@ function parameters(userId: string, filter: HistoryFilter, limit: number | null)
 }
 
 @Injectable()
-export class TransactionsRepository {
+export class LedgerRepository {
   constructor(private readonly sql: Sql) {}
 
   /** At most `limit` rows, newest first. */

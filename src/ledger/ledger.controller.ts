@@ -7,7 +7,7 @@ import { UserIdParams } from '../common/dto/user-id.params.dto.js';
 import { HistoryQueryDto } from './dto/history-query.dto.js';
 import { TransactionDto, toTransactionDto } from './dto/transaction.dto.js';
 import { jsonArrayStream } from './json-array-stream.js';
-import { TransactionsService } from './transactions.service.js';
+import { LedgerService } from './ledger.service.js';
 
 /** The same query with the next page's cursor: a relative URI reference (RFC 8288 allows it). */
 function nextLink(userId: string, query: HistoryQueryDto, cursor: string): string {
@@ -22,8 +22,8 @@ function nextLink(userId: string, query: HistoryQueryDto, cursor: string): strin
 
 @ApiTags('transactions')
 @Controller()
-export class TransactionsController {
-  constructor(private readonly transactions: TransactionsService) {}
+export class LedgerController {
+  constructor(private readonly ledger: LedgerService) {}
 
   @Get('transactions/:user_id')
   @RequiresScope('read')
@@ -55,14 +55,14 @@ export class TransactionsController {
     @Query() query: HistoryQueryDto,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<TransactionDto[] | StreamableFile> {
-    const { limit, filter } = this.transactions.parse(query);
+    const { limit, filter } = this.ledger.parse(query);
     if (limit === undefined) {
-      const batches = await this.transactions.stream(user_id, filter);
+      const batches = await this.ledger.stream(user_id, filter);
       return new StreamableFile(jsonArrayStream(batches, toTransactionDto), {
         type: 'application/json; charset=utf-8',
       });
     }
-    const page = await this.transactions.page(user_id, filter, limit);
+    const page = await this.ledger.page(user_id, filter, limit);
     if (page.next !== undefined) void reply.header('link', nextLink(user_id, query, page.next));
     return page.rows.map(toTransactionDto);
   }

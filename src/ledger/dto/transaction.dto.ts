@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import type { LedgerRow } from '../transactions.repository.js';
+import type { LedgerRow } from '../ledger.repository.js';
 
 export class TransactionDto {
   @ApiProperty({ format: 'uuid' })
