@@ -14,6 +14,7 @@ import {
 import { AppModule, type RunConfig } from './app.module.js';
 import { callerOf } from './common/caller.js';
 import { type AppLogger, createLogger, NestLogger } from './common/logger.js';
+import { answerWrongMethods, corsOptions, redirectToDocs } from './common/http-surface.js';
 import { gated } from './common/json-gate.js';
 import { ProblemDetailsFilter, sendProblem } from './common/problem-details.filter.js';
 import { enforceRequestDeadline } from './common/request-deadline.js';
@@ -139,6 +140,8 @@ export async function createApp(
   onDatabaseClientError((error) => databaseLog.warn(`connection error: ${error.message}`));
 
   const fastify = app.getHttpAdapter().getInstance();
+  if (!options.preview) answerWrongMethods(fastify); // before any route is registered
+  if (config.corsOrigins.length > 0) app.enableCors(corsOptions(config.corsOrigins));
   // JSON only: Fastify would otherwise hand text/plain bodies to the handlers as strings.
   fastify.removeContentTypeParser(['text/plain']);
   // An empty JSON body is no body (capture and release take an empty body or {}). Every parsed
@@ -152,6 +155,7 @@ export async function createApp(
   );
   if (!options.preview) {
     instrument(fastify, app.get(Metrics), app.get(Lifecycle));
+    redirectToDocs(fastify, `/${API_PREFIX}/docs`);
     enforceRequestDeadline(fastify, config.requestTimeoutMs);
   }
 

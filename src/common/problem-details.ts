@@ -121,6 +121,7 @@ function frameworkStatus(error: unknown): number | undefined {
 
 function frameworkDetail(error: unknown, status: number): string {
   if (status === 404) return 'No such route.';
+  if (status === 405 && error instanceof HttpException) return error.message;
   if (status === 413) return 'The request body is larger than the service accepts.';
   if (status === 415) return 'Request bodies must be JSON (Content-Type: application/json).';
   if (status === 400 && error instanceof Error) {

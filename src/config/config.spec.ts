@@ -24,6 +24,16 @@ describe('loadConfig', () => {
     expect(loadConfig(production).shutdown.delayMs).toBe(5000);
   });
 
+  it('reads CORS_ORIGINS as exact origins, off by default, and refuses anything else', () => {
+    expect(loadConfig({}).corsOrigins).toEqual([]);
+    expect(
+      loadConfig({ CORS_ORIGINS: 'https://dash.example.com, http://localhost:5173' }).corsOrigins,
+    ).toEqual(['https://dash.example.com', 'http://localhost:5173']);
+    for (const bad of ['*', 'dash.example.com', 'https://dash.example.com/', 'https://a.b/path']) {
+      expect(() => loadConfig({ CORS_ORIGINS: bad })).toThrow(/CORS_ORIGINS must list origins/);
+    }
+  });
+
   it('tells an explicitly set embedded port from the default one', () => {
     expect(loadConfig({}).embedded).toMatchObject({ port: 54329, portExplicit: false });
     expect(loadConfig({ EMBEDDED_PG_PORT: '54329' }).embedded).toMatchObject({

@@ -26,6 +26,8 @@ export interface AppConfig {
   host: string;
   port: number;
   logLevel: LogLevel;
+  /** Browser origins allowed by CORS (exact `scheme://host[:port]`); empty: CORS off. */
+  corsOrigins: string[];
   /** Request bodies larger than this are refused with 413. */
   bodyLimitBytes: number;
   /** A request not answered within this is answered 503 (its outcome is then unknown to the
@@ -133,6 +135,29 @@ function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], 
   return raw as T;
 }
 
+function corsOrigins(env: Env): string[] {
+  const raw = text(env, 'CORS_ORIGINS', '');
+  const origins = raw
+    .split(',')
+    .map((o) => o.trim())
+    .filter((o) => o !== '');
+  for (const origin of origins) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = undefined;
+    }
+    if (parsed?.origin !== origin) {
+      throw new ConfigError(
+        'CORS_ORIGINS',
+        `must list origins such as https://dashboard.example.com, comma-separated (got "${origin}")`,
+      );
+    }
+  }
+  return origins;
+}
+
 function databaseUrl(env: Env): string | undefined {
   const raw = env.DATABASE_URL;
   if (raw === undefined || raw === '') return undefined;
@@ -223,6 +248,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
       'info',
     ),
+    corsOrigins: corsOrigins(env),
     bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 16 * 1024, 1024, 1024 * 1024),
     requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', 10_000, 100, 600_000),
     idempotency: {
