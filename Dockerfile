@@ -1,6 +1,7 @@
 # billing-service image. Build: docker build -t billing-service:TAG .
 # Two stages: the build stage compiles TypeScript with every dependency; the runtime stage holds
-# only production dependencies and dist/ (no compiler, no embedded PostgreSQL, no test tools).
+# only production dependencies and dist/ (no build step, no embedded PostgreSQL, no test tools;
+# typescript is there as a dependency of @nestjs/swagger and typeorm's ts-node, never run).
 # The base is pinned by exact version; pin it by digest too where your registry allows it.
 ARG NODE_IMAGE=node:24.21.0-bookworm-slim
 
