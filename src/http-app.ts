@@ -12,14 +12,14 @@ import {
   type RawServerDefault,
 } from 'fastify';
 import { AppModule, type RunConfig } from './app.module.js';
-import { callerOf } from './common/caller.js';
+import { callerOf } from './http/caller.js';
 import { type AppLogger, createLogger, NestLogger } from './common/logger.js';
-import { answerWrongMethods, corsOptions, redirectToDocs } from './common/http-surface.js';
-import { gated } from './common/json-gate.js';
-import { ProblemDetailsFilter, sendProblem } from './common/problem-details.filter.js';
-import { enforceRequestDeadline } from './common/request-deadline.js';
-import { REQUEST_ID_HEADER, requestId } from './common/request-id.js';
-import { StrictValidationPipe } from './common/validation.pipe.js';
+import { answerWrongMethods, corsOptions, redirectToDocs } from './http/http-surface.js';
+import { gated } from './http/json-gate.js';
+import { ProblemDetailsFilter, sendProblem } from './http/problem-details.filter.js';
+import { enforceRequestDeadline } from './http/request-deadline.js';
+import { REQUEST_ID_HEADER, requestId } from './http/request-id.js';
+import { StrictValidationPipe } from './http/validation.pipe.js';
 import { onDatabaseClientError } from './database/data-source-options.js';
 import { Lifecycle } from './lifecycle/lifecycle.js';
 import { Metrics } from './metrics/metrics.js';

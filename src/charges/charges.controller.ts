@@ -1,7 +1,7 @@
 import { Body, Controller, Post, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { ApiProblems } from '../common/api-problems.js';
+import { ApiProblems } from '../http/api-problems.js';
 import { sendAnswer } from '../idempotency/answer.js';
 import {
   ApiIdempotencyKey,
@@ -12,7 +12,7 @@ import {
 import { IdempotencyService } from '../idempotency/idempotency.service.js';
 import type { MoneyMovement } from './charges.repository.js';
 import { ChargesService, type MoneyMovementResult } from './charges.service.js';
-import { RequiresScope } from '../common/auth/access.js';
+import { RequiresScope } from '../http/auth/access.js';
 import { MoneyMovementDto, MoneyMovementResultDto } from './dto/money-movement.dto.js';
 
 function toResult(result: MoneyMovementResult) {

@@ -1,12 +1,7 @@
 import pg from 'pg';
 import type { DataSourceOptions } from 'typeorm';
 import { migrations } from '../../migrations/index.js';
-import { Account } from '../balance/account.entity.js';
-import { LedgerEntry } from '../ledger/ledger-entry.entity.js';
-import { MonthlyUsage } from '../usage/monthly-usage.entity.js';
 import { pgTypes } from './int8.js';
-
-export const entities = [Account, LedgerEntry, MonthlyUsage];
 
 export interface DatabaseSettings {
   url: string;
@@ -43,7 +38,9 @@ export function dataSourceOptions(settings: DatabaseSettings): DataSourceOptions
   return {
     type: 'postgres',
     url: settings.url,
-    entities,
+    // No entities: every query is SQL owned by a repository, on the driver under this DataSource
+    // (its pool); the schema's one truth is migrations/.
+    entities: [],
     migrations,
     migrationsRun: false,
     migrationsTransactionMode: 'each',

@@ -1,7 +1,7 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ApiProblem } from '../common/api-problems.js';
-import { Public } from '../common/auth/access.js';
+import { ApiProblem } from '../http/api-problems.js';
+import { Public } from '../http/auth/access.js';
 import { HealthDto } from './dto/health.dto.js';
 import { HealthService } from './health.service.js';
 

@@ -1,5 +1,5 @@
 import type { FastifyReply } from 'fastify';
-import { PROBLEM_CONTENT_TYPE } from '../common/problem-details.js';
+import { PROBLEM_CONTENT_TYPE } from '../http/problem-details.js';
 
 /** A response exactly as sent: status and body text (stored under a key, replayed verbatim). */
 export interface Answer {

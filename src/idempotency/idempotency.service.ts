@@ -7,7 +7,7 @@ import {
 } from '@nestjs/common';
 import { ConflictError, DomainError, UnprocessableError } from '../common/errors.js';
 import { PeriodicJob } from '../common/periodic-job.js';
-import { toProblem } from '../common/problem-details.js';
+import { toProblem } from '../http/problem-details.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { isLockTimeout } from '../database/database-errors.js';
 import { type Queryable, Sql } from '../database/sql.js';

@@ -1,7 +1,7 @@
 import { hash } from 'node:crypto';
 import { applyDecorators, createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import { ApiHeader } from '@nestjs/swagger';
-import { callerOf, type RequestWithCaller } from '../common/caller.js';
+import { callerOf, type RequestWithCaller } from '../http/caller.js';
 import { InvalidInputError } from '../common/errors.js';
 
 /** What an idempotency key is checked against: who sent which request, under which key. */

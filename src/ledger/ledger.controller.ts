@@ -1,8 +1,8 @@
 import { Controller, Get, Param, Query, Res, StreamableFile } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { ApiProblems } from '../common/api-problems.js';
-import { RequiresScope } from '../common/auth/access.js';
+import { ApiProblems } from '../http/api-problems.js';
+import { RequiresScope } from '../http/auth/access.js';
 import { UserIdParams } from '../common/dto/user-id.params.dto.js';
 import { HistoryQueryDto } from './dto/history-query.dto.js';
 import { TransactionDto, toTransactionDto } from './dto/transaction.dto.js';

@@ -1,7 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { Sql, type Statement } from '../database/sql.js';
-import type { EntryType } from './ledger-entry.entity.js';
 
+export type EntryType = 'debit' | 'credit';
+
+/**
+ * A row of `ledger_entries` (the schema is the migrations'): append-only, a trigger refuses UPDATE
+ * and DELETE; `amount` signed (debits negative) so a user's amounts sum to the balance; each row
+ * stores the balance after it; `seq` is the deterministic newest-first order.
+ */
 export interface LedgerRow {
   seq: number;
   id: string;

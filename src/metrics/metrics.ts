@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { RequestWithProblem } from '../common/problem-details.filter.js';
+import type { RequestWithProblem } from '../http/problem-details.filter.js';
 import { Sql } from '../database/sql.js';
 import { REPLAYED_HEADER } from '../idempotency/answer.js';
 

@@ -9,6 +9,9 @@
  * Lock order: a statement that locks several holds of one user locks them in HOLD_LOCK_ORDER
  * (the capture too, its target among them), so two such statements never wait on each other in
  * a cycle (the sweep skips locked holds).
+ *
+ * Owned by reservations/ and exported on purpose (see .dependency-cruiser.cjs): the debit in
+ * charges/ includes it.
  */
 export const HOLD_LOCK_ORDER = 'ORDER BY expires_at, id';
 

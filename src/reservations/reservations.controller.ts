@@ -1,8 +1,8 @@
 import { Body, Controller, Get, Param, Post, Res } from '@nestjs/common';
 import { ApiBody, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { ApiProblems } from '../common/api-problems.js';
-import { EmptyBody, OptionalBody } from '../common/optional-body.js';
+import { ApiProblems } from '../http/api-problems.js';
+import { EmptyBody, OptionalBody } from '../http/optional-body.js';
 import { sendAnswer } from '../idempotency/answer.js';
 import {
   ApiIdempotencyKey,
@@ -21,7 +21,7 @@ import {
 } from './dto/reservation.dto.js';
 import type { ReservationRow } from './reservations.repository.js';
 import { type Captured, ReservationsService } from './reservations.service.js';
-import { RequiresScope } from '../common/auth/access.js';
+import { RequiresScope } from '../http/auth/access.js';
 
 function toDto(row: ReservationRow): ReservationDto {
   return {

@@ -1,7 +1,9 @@
 /**
  * SQL fragment: a CTE `usage` adding one consultation of `tokens` to the current month (database
  * clock, UTC) for each row of the CTE `source` (which has a user_id column). Written by the same
- * statement as the debit it counts, so the rollup never disagrees with the ledger.
+ * statement as the debit it counts, so the rollup never disagrees with the ledger. Owned by usage/
+ * and exported on purpose (see .dependency-cruiser.cjs): the debits in charges/ and reservations/
+ * include it.
  */
 export function countConsultation(source: string, tokens: string): string {
   return `

@@ -1,7 +1,7 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ApiProblems } from '../common/api-problems.js';
-import { RequiresScope } from '../common/auth/access.js';
+import { ApiProblems } from '../http/api-problems.js';
+import { RequiresScope } from '../http/auth/access.js';
 import { UserIdParams } from '../common/dto/user-id.params.dto.js';
 import { MonthQueryDto } from './dto/month-query.dto.js';
 import { MonthlyUsageDto } from './dto/monthly-usage.dto.js';

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { UnavailableError } from './errors.js';
+import { UnavailableError } from '../common/errors.js';
 import { sendProblem } from './problem-details.filter.js';
 
 const TIMER = Symbol('requestDeadline');

@@ -1,6 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiExtraModels, ApiResponse, getSchemaPath } from '@nestjs/swagger';
-import { ProblemDto } from './dto/problem.dto.js';
+import { ProblemDto } from '../common/dto/problem.dto.js';
 import { problem } from './problem-details.js';
 
 const DESCRIPTIONS: Record<number, string> = {

@@ -1,4 +1,4 @@
-import { InvalidInputError } from './errors.js';
+import { InvalidInputError } from '../common/errors.js';
 
 /** The deepest nesting accepted in a body or query: the top-level value is level 1. */
 export const MAX_JSON_DEPTH = 32;

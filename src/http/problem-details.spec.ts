@@ -6,7 +6,7 @@ import {
   PaymentRefusedError,
   UnavailableError,
   UnprocessableError,
-} from './errors.js';
+} from '../common/errors.js';
 import { toProblem } from './problem-details.js';
 
 describe('toProblem', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, ValidateNested } from 'class-validator';
-import { InvalidInputError } from './errors.js';
+import { InvalidInputError } from '../common/errors.js';
 import { StrictValidationPipe } from './validation.pipe.js';
 
 class Line {

@@ -1,6 +1,6 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { InvalidInputError } from './errors.js';
+import { InvalidInputError } from '../common/errors.js';
 import { StrictValidationPipe } from './validation.pipe.js';
 
 const pipe = new StrictValidationPipe();

@@ -6,7 +6,7 @@ import {
   type FieldError,
   InvalidInputError,
   UnauthenticatedError,
-} from './errors.js';
+} from '../common/errors.js';
 
 /** RFC 9457 problem details, the body of every error response. */
 export interface Problem {

@@ -3,7 +3,7 @@ import type { ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { loadConfig } from '../../config/config.js';
 import type { RequestWithCaller } from '../caller.js';
-import { ForbiddenError, UnauthenticatedError } from '../errors.js';
+import { ForbiddenError, UnauthenticatedError } from '../../common/errors.js';
 import { Public, RequiresScope } from './access.js';
 import { AuthGuard } from './auth.guard.js';
 

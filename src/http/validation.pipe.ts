@@ -6,7 +6,7 @@ import {
   ValidationTypes,
   validateSync,
 } from 'class-validator';
-import { type FieldError, InvalidInputError } from './errors.js';
+import { type FieldError, InvalidInputError } from '../common/errors.js';
 import { assertJsonShape } from './json-gate.js';
 import { fieldMessage } from './validation-messages.js';
 

@@ -2,7 +2,7 @@ import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@ne
 import { Reflector } from '@nestjs/core';
 import { APP_CONFIG, type AppConfig } from '../../config/config.js';
 import { callerOf, type RequestWithCaller } from '../caller.js';
-import { RateLimitedError } from '../errors.js';
+import { RateLimitedError } from '../../common/errors.js';
 import { accessRule } from './access.js';
 import { RateLimiter } from './rate-limiter.js';
 

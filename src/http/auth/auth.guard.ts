@@ -2,7 +2,7 @@ import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@ne
 import { Reflector } from '@nestjs/core';
 import { APP_CONFIG, type AppConfig } from '../../config/config.js';
 import type { RequestWithCaller } from '../caller.js';
-import { ForbiddenError, UnauthenticatedError } from '../errors.js';
+import { ForbiddenError, UnauthenticatedError } from '../../common/errors.js';
 import { accessRule } from './access.js';
 import { Credentials } from './credentials.js';
 
