@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from '@jest/globals';
 import type { Answer } from './support/http.js';
 import { useTestApp } from './support/fixture.js';
 import { moneyTables } from './support/ledger.js';
+import { PROTOTYPE_NAMES } from './support/prototype-names.js';
 
 /**
  * Parsed JSON is gated before any DTO sees it (nesting depth, key count, prototype-named keys),
@@ -100,21 +101,37 @@ describe('untrusted input', () => {
     });
   });
 
+  describe('found by the fuzz', () => {
+    it('refuses a JSON null body on capture and release (only no body or {} means nothing)', async () => {
+      const id = await heldReservation();
+      const before = await snapshot();
+      for (const action of ['capture', 'release']) {
+        expectValidationProblem(await f.api.post(`/billing/reservations/${id}/${action}`, 'null'));
+      }
+      expect(await snapshot()).toEqual(before);
+    });
+
+    it('refuses two Idempotency-Key headers (Node would join them into one key, "a, b")', async () => {
+      const before = await snapshot();
+      const fastify = f.app.getHttpAdapter().getInstance();
+      const answer = await fastify.inject({
+        method: 'POST',
+        url: '/billing/charge-tokens',
+        headers: { 'content-type': 'application/json', 'idempotency-key': ['a', 'b'] },
+        payload: JSON.stringify({ user_id: user, amount: 1, description: 'x' }),
+      });
+      expect(answer.statusCode).toBe(400);
+      expect(answer.json()).toMatchObject({
+        code: 'VALIDATION_FAILED',
+        errors: [{ field: 'Idempotency-Key', message: 'must appear once' }],
+      });
+      expect(await snapshot()).toEqual(before);
+    });
+  });
+
   describe('prototype-named keys', () => {
-    const inherited = [
-      'hasOwnProperty',
-      'valueOf',
-      'toString',
-      'constructor',
-      'isPrototypeOf',
-      'propertyIsEnumerable',
-      'toLocaleString',
-      '__defineGetter__',
-      '__defineSetter__',
-      '__lookupGetter__',
-      '__lookupSetter__',
-      'prototype',
-    ];
+    // (__proto__ itself is refused by the JSON parser, before any of this.)
+    const inherited = PROTOTYPE_NAMES.filter((name) => name !== '__proto__');
     const contentTypes = [
       'application/json',
       'Application/JSON',

@@ -12,15 +12,25 @@ const pipe = new StrictValidationPipe();
 export const OptionalBody = createParamDecorator(
   (dto: new () => object, context: ExecutionContext): unknown => {
     const body = context.switchToHttp().getRequest<FastifyRequest>().body;
-    return pipe.transform(body ?? {}, { type: 'body', metatype: dto, data: undefined });
+    // No body is `{}`; a JSON `null` is a body, and not an object (400 like any other).
+    return pipe.transform(body === undefined ? {} : body, {
+      type: 'body',
+      metatype: dto,
+      data: undefined,
+    });
   },
 );
 
 /** Controller parameter check: the body, if any, must be `{}` (an operation without input). */
 export const EmptyBody = createParamDecorator((_: unknown, context: ExecutionContext): void => {
   const body = context.switchToHttp().getRequest<FastifyRequest>().body;
-  if (body === undefined || body === null) return;
-  if (typeof body !== 'object' || Array.isArray(body) || Object.keys(body).length > 0) {
+  if (body === undefined) return;
+  if (
+    body === null ||
+    typeof body !== 'object' ||
+    Array.isArray(body) ||
+    Object.keys(body).length > 0
+  ) {
     throw new InvalidInputError('This operation takes no input: send no body, or {}.');
   }
 });

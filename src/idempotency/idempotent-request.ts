@@ -36,7 +36,11 @@ export function requestHash(method: string, path: string, body: unknown): string
 
 export function idempotentRequestOf(request: RequestWithCaller): IdempotentRequest {
   const header = request.headers['idempotency-key'];
-  if (Array.isArray(header)) {
+  // Node joins repeated headers into one value ("a, b"): count them in the raw headers.
+  const sent = (request.raw?.rawHeaders ?? []).filter(
+    (name, i) => i % 2 === 0 && name.toLowerCase() === 'idempotency-key',
+  ).length;
+  if (Array.isArray(header) || sent > 1) {
     throw new InvalidInputError('Send at most one Idempotency-Key header.', [
       { field: 'Idempotency-Key', message: 'must appear once' },
     ]);
