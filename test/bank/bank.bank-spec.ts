@@ -86,14 +86,17 @@ it('keeps the bank consistent under process kills, terminated backends and datab
 
     const started = Date.now();
     const deadline = started + DURATION_MS;
+    // The load runs until the deadline and, on a slow machine, until every kind of fault has
+    // been injected at least once under it (the check below requires each of them).
+    let everyFaultRan = !WITH_FAULTS;
     const clients = Array.from({ length: CLIENTS }, async () => {
-      while (Date.now() < deadline) await work.step();
+      while (Date.now() < deadline || !everyFaultRan) await work.step();
     });
 
     const injectFaults = async () => {
       let n = 0;
       await sleep(2000);
-      while (WITH_FAULTS && Date.now() < deadline - 4000) {
+      while (WITH_FAULTS && (Date.now() < deadline - 4000 || n < FAULTS.length)) {
         const fault = n < FAULTS.length ? FAULTS[n] : FAULTS[random(FAULTS.length)];
         n += 1;
         faults.set(fault, (faults.get(fault) ?? 0) + 1);
@@ -123,8 +126,10 @@ it('keeps the bank consistent under process kills, terminated backends and datab
             await db.start();
             break;
         }
+        if (n >= FAULTS.length) everyFaultRan = true;
         await sleep(2500 + random(2000));
       }
+      everyFaultRan = true;
     };
 
     await Promise.all([...clients, injectFaults()]);
