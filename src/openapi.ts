@@ -2,7 +2,7 @@ import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { BEARER_SCHEME } from './http/auth/access.js';
 import { problemResponse } from './http/api-problems.js';
-import { STORED_STATUSES } from './idempotency/idempotency.service.js';
+import { STORED_STATUSES } from './idempotency/answer.js';
 import { REPLAY_HEADERS } from './idempotency/idempotent-request.js';
 
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { DebitOutcome } from '../src/charges/charges.repository.js';
 import { DebitBatcher } from '../src/charges/debit-batcher.js';
+import { Metrics } from '../src/metrics/metrics.js';
 import { fundedUser } from './support/accounts.js';
 import { startTestApp } from './support/app.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
@@ -304,6 +305,207 @@ describe('charges with group commit (batching)', () => {
       expect(outcomes.map((o) => o.result)).toEqual(['debited', 'debited']);
       expect(outcomes.map((o) => (o.result === 'debited' ? o.balance : null))).toEqual([5, 0]);
       expect(await books(user)).toMatchObject({ balance: 0, debits: 2 });
+    });
+  });
+
+  describe('with Idempotency-Keys (keyed charges join the group commit)', () => {
+    const keyed = (app: NestFastifyApplication, user: string, amount: number, key: string) =>
+      client(app).post<Charged>(
+        '/billing/charge-tokens',
+        { user_id: user, amount, description: 'keyed' },
+        { 'idempotency-key': key },
+      );
+
+    /** Keys claimed inside batch statements so far, and batch statements sent (from metrics). */
+    async function batchMetrics(app: NestFastifyApplication) {
+      const registry = app.get(Metrics).registry;
+      const keys = await registry.getSingleMetric('billing_charge_batch_keys_total')?.get();
+      const sizes = await registry.getSingleMetric('billing_charge_batch_size')?.get();
+      const keyCount = (outcome: string) =>
+        (keys?.values ?? [])
+          .filter((v) => v.labels.outcome === outcome)
+          .reduce((sum, v) => sum + v.value, 0);
+      const batches = (sizes?.values ?? []).find(
+        (v) => (v as { metricName?: string }).metricName === 'billing_charge_batch_size_count',
+      );
+      return {
+        claimed: keyCount('claimed'),
+        repeated: keyCount('repeated'),
+        batches: batches?.value ?? 0,
+      };
+    }
+
+    async function storedKeys(user: string) {
+      const { rows } = await db.pool.query<{ key: string; status: number | null }>(
+        'SELECT key, status FROM idempotency_keys WHERE user_id = $1 ORDER BY key',
+        [user],
+      );
+      return rows;
+    }
+
+    it('claims, debits and stores keyed charges in batches: each debited once, retries replay', async () => {
+      const before = await batchMetrics(batched);
+      const users = await Promise.all(Array.from({ length: 10 }, () => fund(100)));
+      const firsts = await Promise.all(
+        users.flatMap((user) => [1, 2, 3].map((n) => keyed(batched, user, n, `k${n}`))),
+      );
+      expect(firsts.every((a) => a.status === 200)).toBe(true);
+      expect(firsts.every((a) => a.headers['idempotent-replayed'] === undefined)).toBe(true);
+      const after = await batchMetrics(batched);
+      // Most keys were claimed inside batch statements (not one transaction per charge).
+      expect(after.claimed - before.claimed).toBeGreaterThan(15);
+      const retries = await Promise.all(
+        users.flatMap((user) => [1, 2, 3].map((n) => keyed(replica, user, n, `k${n}`))),
+      );
+      retries.forEach((retry, i) => {
+        expect(retry.headers['idempotent-replayed']).toBe('true');
+        expect(retry.text).toBe(firsts[i].text);
+      });
+      for (const user of users) {
+        expect(await books(user)).toMatchObject({ balance: 94, debits: 3, chainBroken: false });
+        expect(await storedKeys(user)).toEqual(
+          ['k1', 'k2', 'k3'].map((key) => ({ key, status: 200 })),
+        );
+      }
+    });
+
+    it('gives one key sent twice in one batch one effect; the other is a replay', async () => {
+      const batcher = batched.get(DebitBatcher);
+      const user = await fund(100);
+      const before = await batchMetrics(batched);
+      const command = (amount: number) => ({
+        claim: { userId: user, client: 'test', key: 'twice', requestHash: `h${amount}` },
+        render: (outcome: DebitOutcome) => ({ status: 200, body: JSON.stringify(outcome) }),
+      });
+      const [a, b, other] = await Promise.all([
+        batcher.debitKeyed(movement(user, 5), command(5)),
+        batcher.debitKeyed(movement(user, 5), command(5)),
+        batcher.debitKeyed(movement(user, 7), {
+          ...command(7),
+          claim: { ...command(7).claim, key: 'other' },
+        }),
+      ]);
+      expect((await batchMetrics(batched)).repeated - before.repeated).toBe(1);
+      expect([a.replayed, b.replayed]).toEqual([false, true]);
+      expect(b.body).toBe(a.body);
+      expect(other.replayed).toBe(false);
+      expect(await books(user)).toMatchObject({ balance: 88, debits: 2 });
+    });
+
+    it('answers a key reused with another request in the same batch with 422, no second effect', async () => {
+      const batcher = batched.get(DebitBatcher);
+      const user = await fund(100);
+      const command = (hash: string) => ({
+        claim: { userId: user, client: 'test', key: 'reused', requestHash: hash },
+        render: (outcome: DebitOutcome) => ({ status: 200, body: JSON.stringify(outcome) }),
+      });
+      const settled = await Promise.allSettled([
+        batcher.debitKeyed(movement(user, 5), command('a')),
+        batcher.debitKeyed(movement(user, 6), command('b')),
+      ]);
+      expect(settled[0].status).toBe('fulfilled');
+      expect(settled[1]).toMatchObject({
+        status: 'rejected',
+        reason: { code: 'IDEMPOTENCY_KEY_REUSED' },
+      });
+      expect(await books(user)).toMatchObject({ balance: 95, debits: 1 });
+    });
+
+    it('gives concurrent same-key charges on two replicas one effect, the rest replays or 409', async () => {
+      const user = await fund(1000);
+      const neighbours = await Promise.all(Array.from({ length: 5 }, () => fund(10)));
+      const answers = await Promise.all([
+        ...Array.from({ length: 40 }, (_, i) => keyed(i % 2 ? batched : replica, user, 7, 'one')),
+        ...neighbours.map((n, i) => keyed(i % 2 ? batched : replica, n, 1, 'n')),
+      ]);
+      const same = answers.slice(0, 40);
+      const ok = same.filter((a) => a.status === 200);
+      expect(ok.length + same.filter((a) => a.status === 409).length).toBe(40);
+      expect(ok.filter((a) => a.headers['idempotent-replayed'] === undefined)).toHaveLength(1);
+      expect(new Set(ok.map((a) => a.text)).size).toBe(1);
+      expect(answers.slice(40).every((a) => a.status === 200)).toBe(true);
+      expect(await books(user)).toMatchObject({ balance: 993, debits: 1 });
+    });
+
+    it('sends a key in flight elsewhere to the single path: its neighbours in the batch go through', async () => {
+      const user = await fund(100);
+      const neighbours = await Promise.all(Array.from({ length: 6 }, () => fund(10)));
+      // Another replica's transaction holding the key, as every claimer does: lock, then claim.
+      const holder = await db.pool.connect();
+      try {
+        await holder.query('BEGIN');
+        await holder.query(
+          `SELECT pg_advisory_xact_lock(7655, hashtext(concat_ws(E'\\n', $1::uuid::text, 'anonymous', 'busy')))`,
+          [user],
+        );
+        await holder.query(
+          `INSERT INTO idempotency_keys (user_id, client, key, request_hash) VALUES ($1, 'anonymous', 'busy', 'h')`,
+          [user],
+        );
+        const answers = await Promise.all([
+          keyed(batched, user, 1, 'busy'),
+          ...neighbours.map((n) => keyed(batched, n, 1, 'free')),
+        ]);
+        expect(answers[0].status).toBe(409);
+        expect(answers[0].body).toMatchObject({ code: 'IDEMPOTENCY_KEY_IN_USE' });
+        expect(answers.slice(1).map((a) => a.status)).toEqual(neighbours.map(() => 200));
+        await holder.query('ROLLBACK');
+      } finally {
+        holder.release();
+      }
+      expect((await keyed(batched, user, 1, 'busy')).status).toBe(200);
+      expect(await books(user)).toMatchObject({ balance: 99, debits: 1 });
+    });
+
+    it('stores no key when the batch fails; the keys are free for the retry', async () => {
+      const batcher = batched.get(DebitBatcher);
+      const users = await Promise.all([fund(10), fund(10)]);
+      const command = (user: string, key: string) => ({
+        claim: { userId: user, client: 'test', key, requestHash: 'h' },
+        render: (outcome: DebitOutcome) => ({ status: 200, body: JSON.stringify(outcome) }),
+      });
+      const settled = await Promise.allSettled([
+        batcher.debitKeyed(movement(users[0], 1), command(users[0], 'a')),
+        batcher.debit(movement(users[1], 1)),
+        batcher.debitKeyed(
+          { ...movement(users[1], 1), description: 'bad \u0000 byte' },
+          command(users[1], 'b'),
+        ),
+      ]);
+      expect(settled.map((s) => s.status)).toEqual(['rejected', 'rejected', 'rejected']);
+      for (const user of users) {
+        expect(await books(user)).toMatchObject({ balance: 10, debits: 0 });
+        expect(await storedKeys(user)).toEqual([]);
+      }
+      const retry = await batcher.debitKeyed(movement(users[0], 1), command(users[0], 'a'));
+      expect(retry.replayed).toBe(false);
+      expect(await storedKeys(users[0])).toEqual([{ key: 'a', status: 200 }]);
+    });
+
+    it('keys of deferred charges are claimed again by the next batch, never left without effect', async () => {
+      const batcher = batched.get(DebitBatcher);
+      const user = await fund(10);
+      const other = await fund(10);
+      const command = (key: string) => ({
+        claim: { userId: user, client: 'test', key, requestHash: 'h' },
+        render: (outcome: DebitOutcome) => ({
+          status: outcome.result === 'debited' ? 200 : 402,
+          body: JSON.stringify(outcome),
+        }),
+      });
+      const first = batcher.debit(movement(other, 1));
+      // 6 fits, 20 does not, 3 would fit again: deferred to the next batch, as one by one.
+      const answers = await Promise.all(
+        [6, 20, 3].map((amount, i) => batcher.debitKeyed(movement(user, amount), command(`d${i}`))),
+      );
+      await first;
+      expect(answers.map((a) => a.status)).toEqual([200, 402, 200]);
+      expect(await storedKeys(user)).toEqual([
+        { key: 'd0', status: 200 },
+        { key: 'd1', status: 402 },
+        { key: 'd2', status: 200 },
+      ]);
+      expect(await books(user)).toMatchObject({ balance: 1, debits: 2 });
     });
   });
 });

@@ -2,7 +2,8 @@ import { Body, Controller, Post, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { ApiProblems } from '../http/api-problems.js';
-import { sendAnswer } from '../idempotency/answer.js';
+import { Deadline } from '../http/request-deadline.js';
+import { renderAnswer, sendAnswer } from '../idempotency/answer.js';
 import {
   ApiIdempotencyKey,
   Idempotent,
@@ -11,7 +12,8 @@ import {
 } from '../idempotency/idempotent-request.js';
 import { IdempotencyService } from '../idempotency/idempotency.service.js';
 import type { MoneyMovement } from './charges.repository.js';
-import { ChargesService, type MoneyMovementResult } from './charges.service.js';
+import { ChargesService, decideCharge, type MoneyMovementResult } from './charges.service.js';
+import type { KeyedDebit } from './debit-batcher.js';
 import { RequiresScope } from '../http/auth/access.js';
 import { MoneyMovementDto, MoneyMovementResultDto } from './dto/money-movement.dto.js';
 
@@ -57,16 +59,26 @@ export class ChargesController {
   async charge(
     @Body() body: MoneyMovementDto,
     @Idempotent() request: IdempotentRequest,
+    @Deadline() signal: AbortSignal,
     @Res() reply: FastifyReply,
   ): Promise<void> {
     const movement = toMovement(body, request);
-    const answer = await this.idempotency.perform(
-      request,
-      movement.userId,
-      (db) => this.charges.charge(movement, db, () => reply.sent),
-      toResult,
-    );
-    sendAnswer(reply, answer);
+    if (request.key === undefined) {
+      const { status, body: result } = toResult(await this.charges.charge(movement, signal));
+      sendAnswer(reply, { status, body: JSON.stringify(result), replayed: false });
+      return;
+    }
+    const keyed: KeyedDebit = {
+      claim: {
+        userId: movement.userId,
+        client: request.client,
+        key: request.key,
+        requestHash: request.hash,
+      },
+      render: (outcome) =>
+        renderAnswer(request.instance, () => decideCharge(movement, outcome), toResult),
+    };
+    sendAnswer(reply, await this.charges.chargeKeyed(movement, keyed, signal));
   }
 
   @Post('credit-tokens')

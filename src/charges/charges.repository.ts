@@ -175,8 +175,11 @@ export class ChargesRepository {
   }
 
   /** Outcomes in the order of `debits`. */
-  async debitBatch(debits: MoneyMovement[]): Promise<BatchDebitOutcome[]> {
-    const rows = await this.sql.query<EntryRow & { ord: number; result: string }>(DEBIT_BATCH, [
+  async debitBatch(
+    debits: MoneyMovement[],
+    db: Queryable = this.sql,
+  ): Promise<BatchDebitOutcome[]> {
+    const rows = await db.query<EntryRow & { ord: number; result: string }>(DEBIT_BATCH, [
       debits.map((d) => d.userId),
       debits.map((d) => d.amount),
       debits.map((d) => d.description),

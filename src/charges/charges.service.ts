@@ -1,13 +1,29 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { messages, PaymentRefusedError, UnprocessableError } from '../common/errors.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
-import type { Queryable } from '../database/sql.js';
 import { ChargesRepository, type DebitOutcome, type MoneyMovement } from './charges.repository.js';
-import { DebitBatcher } from './debit-batcher.js';
+import type { Queryable } from '../database/sql.js';
+import type { Answer } from '../idempotency/answer.js';
+import { DebitBatcher, type KeyedDebit } from './debit-batcher.js';
 
 export interface MoneyMovementResult {
   transactionId: string;
   balance: number;
+}
+
+/** What a debit's outcome means: the result, or the refusal (a domain error). */
+export function decideCharge(movement: MoneyMovement, outcome: DebitOutcome): MoneyMovementResult {
+  switch (outcome.result) {
+    case 'debited':
+      return { transactionId: outcome.transactionId, balance: outcome.balance };
+    case 'insufficient_balance':
+      throw new PaymentRefusedError(
+        'INSUFFICIENT_BALANCE',
+        messages.insufficientBalance(movement.amount),
+      );
+    case 'no_account':
+      throw new PaymentRefusedError('ACCOUNT_NOT_FOUND', messages.noAccount(movement.userId));
+  }
 }
 
 @Injectable()
@@ -23,39 +39,22 @@ export class ChargesService {
   }
 
   /** Debits the account from its available balance, or refuses with nothing written. Once
-   *  `answered` (the request timed out), a charge not yet sent to the database is dropped. */
-  async charge(
-    movement: MoneyMovement,
-    db?: Queryable,
-    answered?: () => boolean,
-  ): Promise<MoneyMovementResult> {
-    const outcome = await this.debit(movement, db, answered);
-    switch (outcome.result) {
-      case 'debited':
-        return { transactionId: outcome.transactionId, balance: outcome.balance };
-      case 'insufficient_balance':
-        throw new PaymentRefusedError(
-          'INSUFFICIENT_BALANCE',
-          messages.insufficientBalance(movement.amount),
-        );
-      case 'no_account':
-        throw new PaymentRefusedError('ACCOUNT_NOT_FOUND', messages.noAccount(movement.userId));
-    }
+   *  `signal` is aborted (the request timed out), a charge not yet sent to the database is dropped. */
+  async charge(movement: MoneyMovement, signal?: AbortSignal): Promise<MoneyMovementResult> {
+    const outcome = this.batching
+      ? await this.batcher.debit(movement, signal)
+      : await this.charges.debit(movement);
+    return decideCharge(movement, outcome);
   }
 
   /**
-   * The route of a debit: group commit when batching is on, else one statement. A charge with an
-   * Idempotency-Key runs inside the transaction that stores its key (`db.transactional`), so it
-   * takes the single statement on that transaction's connection; the batch statement does not
-   * record keys.
+   * A charge with an Idempotency-Key: claim, debit and stored answer in one transaction (the
+   * batch's when batching is on), or the replay of the answer stored for the key.
    */
-  private debit(
-    movement: MoneyMovement,
-    db?: Queryable,
-    answered?: () => boolean,
-  ): Promise<DebitOutcome> {
-    if (this.batching && !db?.transactional) return this.batcher.debit(movement, answered);
-    return this.charges.debit(movement, db);
+  chargeKeyed(movement: MoneyMovement, keyed: KeyedDebit, signal?: AbortSignal): Promise<Answer> {
+    return this.batching
+      ? this.batcher.debitKeyed(movement, keyed, signal)
+      : this.batcher.debitKeyedAlone(movement, keyed);
   }
 
   /** Credits the account, creating it on first credit. */

@@ -1,10 +1,26 @@
+import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { UnavailableError } from '../common/errors.js';
 import { sendProblem } from './problem-details.filter.js';
 
 const TIMER = Symbol('requestDeadline');
+const DEADLINE = Symbol('requestDeadlineSignal');
+const PASSED = Symbol('requestDeadlinePassed');
 
-type TimedRequest = FastifyRequest & { [TIMER]?: NodeJS.Timeout };
+type TimedRequest = FastifyRequest & {
+  [TIMER]?: NodeJS.Timeout;
+  [DEADLINE]?: AbortController;
+  [PASSED]?: boolean;
+};
+
+/** Aborted when the request's deadline has answered it (503): work not yet sent to the database
+ *  is to be dropped. Made on first use only (most requests never ask). */
+export function deadlineSignal(request: FastifyRequest): AbortSignal {
+  const timed = request as TimedRequest;
+  timed[DEADLINE] ??= new AbortController();
+  if (timed[PASSED] === true) timed[DEADLINE].abort();
+  return timed[DEADLINE].signal;
+}
 
 /**
  * No request hangs past REQUEST_TIMEOUT_MS: from the moment its handler is reached (the body is
@@ -12,7 +28,7 @@ type TimedRequest = FastifyRequest & { [TIMER]?: NodeJS.Timeout };
  * request waits on). Its effect may still commit afterwards, so the outcome is unknown to the
  * caller: a retry with the same Idempotency-Key settles it. Whatever the handler produces later
  * is dropped (see BillingFastifyAdapter and sendProblem), and a charge still queued for the batch
- * statement is dropped unsent (DebitBatcher).
+ * statement is dropped unsent (DebitBatcher, through deadlineSignal).
  *
  * One timer per request from plain Fastify hooks: an rxjs timeout interceptor cost a sixth of the
  * throughput of a balance read, and Fastify 5.12's own `handlerTimeout` is cleared as soon as a
@@ -31,6 +47,8 @@ export function enforceRequestDeadline(fastify: FastifyInstance, ms: number): vo
   fastify.addHook('preHandler', (request: TimedRequest, reply, done) => {
     request[TIMER] = setTimeout(() => {
       if (reply.sent) return;
+      request[PASSED] = true;
+      request[DEADLINE]?.abort();
       sendProblem(
         new UnavailableError('DATABASE_UNAVAILABLE', timedOut(request, ms)),
         request,
@@ -51,3 +69,8 @@ export function enforceRequestDeadline(fastify: FastifyInstance, ms: number): vo
     done();
   });
 }
+
+/** Controller parameter: the request's deadline as an AbortSignal (see deadlineSignal). */
+export const Deadline = createParamDecorator((_: unknown, context: ExecutionContext): AbortSignal =>
+  deadlineSignal(context.switchToHttp().getRequest<FastifyRequest>()),
+);

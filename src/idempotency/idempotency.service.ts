@@ -5,27 +5,33 @@ import {
   type OnApplicationBootstrap,
   type OnModuleDestroy,
 } from '@nestjs/common';
-import { ConflictError, DomainError, UnprocessableError } from '../common/errors.js';
+import { ConflictError, UnprocessableError } from '../common/errors.js';
 import { PeriodicJob } from '../common/periodic-job.js';
-import { toProblem } from '../http/problem-details.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { isLockTimeout } from '../database/database-errors.js';
 import { type Queryable, Sql } from '../database/sql.js';
-import type { Answer } from './answer.js';
+import { type Answer, type Rendered, type RenderedAnswer, renderAnswer } from './answer.js';
 import type { IdempotentRequest } from './idempotent-request.js';
-import { IdempotencyRepository, type KeyScope } from './idempotency.repository.js';
+import {
+  type BatchClaim,
+  IdempotencyRepository,
+  type KeyClaim,
+  type KeyScope,
+  type StoredAnswer,
+} from './idempotency.repository.js';
 
-/** Answers decided by the money operation itself: stored under the key and replayed. Anything
- *  else (invalid input, overload, 5xx) leaves the key free for a retry. */
-export const STORED_STATUSES = new Set([402, 404, 409, 422]);
+type Outcome = { answer: Answer } | { stored: StoredAnswer } | { vanished: true };
 
-export interface Rendered {
-  status: number;
-  body: object;
+/** A key found taken: its stored answer for the same request, 422 for a different one. */
+export function replayOf(claim: KeyClaim, stored: StoredAnswer): Answer {
+  if (stored.requestHash !== claim.requestHash) {
+    throw new UnprocessableError(
+      'IDEMPOTENCY_KEY_REUSED',
+      'This Idempotency-Key was used with a different request; use a new key.',
+    );
+  }
+  return { status: stored.status, body: stored.body, replayed: true };
 }
-
-type Outcome =
-  { answer: Answer } | { stored: Answer & { requestHash: string } } | { vanished: true };
 
 /**
  * Stripe-style idempotency for every money-moving POST, in one place. Without a key the effect
@@ -60,7 +66,8 @@ export class IdempotencyService implements OnApplicationBootstrap, OnModuleDestr
 
   /**
    * Runs `effect` (on the pool, or in the key's transaction) and renders its result; with a key,
-   * replays the stored answer instead when the key was used before.
+   * replays the stored answer instead when the key was used before. (The routes whose effect does
+   * not batch; a charge executes its command through the debit batcher.)
    */
   async perform<T>(
     request: IdempotentRequest,
@@ -72,41 +79,70 @@ export class IdempotencyService implements OnApplicationBootstrap, OnModuleDestr
       const { status, body } = render(await effect(this.sql));
       return { status, body: JSON.stringify(body), replayed: false };
     }
-    const scope: KeyScope = { userId, client: request.client, key: request.key };
+    const claim: KeyClaim = {
+      userId,
+      client: request.client,
+      key: request.key,
+      requestHash: request.hash,
+    };
+    return this.execute(claim, (tx) =>
+      effect(tx).then(
+        (value) => renderAnswer(request.instance, () => value, render),
+        (error: unknown) =>
+          renderAnswer(
+            request.instance,
+            () => {
+              throw error;
+            },
+            render,
+          ),
+      ),
+    );
+  }
+
+  /**
+   * The single path of a keyed command: in one transaction, wait for the key's lock, claim it, run
+   * the effect and store its answer (bytes rendered by the HTTP edge); or replay the stored answer.
+   */
+  async execute(
+    claim: KeyClaim,
+    effect: (tx: Queryable) => Promise<RenderedAnswer>,
+  ): Promise<Answer> {
     // A stored key can vanish only if purged between the claim and the read: claim again.
     for (;;) {
-      const outcome = await this.once(request, scope, effect, render);
+      const outcome = await this.once(claim, effect);
       if ('answer' in outcome) return outcome.answer;
-      if ('stored' in outcome) {
-        if (outcome.stored.requestHash !== request.hash) {
-          throw new UnprocessableError(
-            'IDEMPOTENCY_KEY_REUSED',
-            'This Idempotency-Key was used with a different request; use a new key.',
-          );
-        }
-        const { status, body } = outcome.stored;
-        return { status, body, replayed: true };
-      }
+      if ('stored' in outcome) return replayOf(claim, outcome.stored);
     }
   }
 
-  private async once<T>(
-    request: IdempotentRequest,
-    scope: KeyScope,
-    effect: (db: Queryable) => Promise<T>,
-    render: (value: T) => Rendered,
+  /** The batch path: claims in the batch's transaction (see IdempotencyRepository.claimBatch). */
+  claimBatch(tx: Queryable, claims: KeyClaim[]): Promise<BatchClaim[]> {
+    return this.keys.claimBatch(tx, claims);
+  }
+
+  /** The batch path: each claimed key's answer, or its release, before the batch's COMMIT. */
+  settleBatch(
+    tx: Queryable,
+    keys: { scope: KeyScope; answer: RenderedAnswer | undefined }[],
+  ): Promise<void> {
+    return this.keys.settleBatch(tx, keys);
+  }
+
+  private async once(
+    claim: KeyClaim,
+    effect: (tx: Queryable) => Promise<RenderedAnswer>,
   ): Promise<Outcome> {
     try {
       return await this.sql.transaction(async (tx): Promise<Outcome> => {
-        if (!(await this.keys.claim(tx, scope, request.hash))) {
-          const stored = await this.keys.find(tx, scope);
+        if (!(await this.keys.claim(tx, claim, claim.requestHash))) {
+          const stored = await this.keys.find(tx, claim);
           if (stored === undefined) return { vanished: true };
-          return { stored: { ...stored, replayed: true } };
+          return { stored };
         }
-        const { status, body } = await this.decide(request, () => effect(tx), render);
-        const text = JSON.stringify(body);
-        await this.keys.record(tx, scope, status, text);
-        return { answer: { status, body: text, replayed: false } };
+        const { status, body } = await effect(tx);
+        await this.keys.record(tx, claim, status, body);
+        return { answer: { status, body, replayed: false } };
       });
     } catch (error) {
       if (isLockTimeout(error)) {
@@ -117,22 +153,6 @@ export class IdempotencyService implements OnApplicationBootstrap, OnModuleDestr
         );
       }
       throw error;
-    }
-  }
-
-  /** The effect's answer, including a refusal it decided (stored like a success). */
-  private async decide<T>(
-    request: IdempotentRequest,
-    effect: () => Promise<T>,
-    render: (value: T) => Rendered,
-  ): Promise<Rendered> {
-    try {
-      return render(await effect());
-    } catch (error) {
-      if (!(error instanceof DomainError)) throw error;
-      const problem = toProblem(error, request.instance);
-      if (!STORED_STATUSES.has(problem.status)) throw error;
-      return { status: problem.status, body: problem };
     }
   }
 

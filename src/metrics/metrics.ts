@@ -53,6 +53,8 @@ function amountOf(request: FastifyRequest): number {
  * `onResponse` hook, so the request path pays one histogram observation and, on money routes, one
  * or two counter increments. Labels are bounded: route patterns (not URLs), status codes, results.
  */
+export type BatchKeyOutcome = 'claimed' | 'taken' | 'in_flight' | 'repeated';
+
 @Injectable()
 export class Metrics {
   readonly registry = new Registry();
@@ -60,6 +62,8 @@ export class Metrics {
   private readonly outcomes: Record<'charges' | 'credits', Counter<'result'>>;
   private readonly tokens: Counter<'direction'>;
   private readonly reservations: Counter<'operation' | 'result'>;
+  private readonly batchSize: Histogram;
+  private readonly batchKeys: Counter<'outcome'>;
 
   constructor(sql: Sql) {
     const registers = [this.registry];
@@ -97,6 +101,20 @@ export class Metrics {
       labelNames: ['operation', 'result'],
       registers,
     });
+    this.batchSize = new Histogram({
+      name: 'billing_charge_batch_size',
+      help: 'Charges sent together by one group-commit batch statement',
+      buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500],
+      registers,
+    });
+    this.batchKeys = new Counter({
+      name: 'billing_charge_batch_keys_total',
+      help:
+        'Idempotency-Keys of batched charges by outcome: claimed in the batch, or left to the ' +
+        'single path (taken, in_flight elsewhere, repeated within the batch)',
+      labelNames: ['outcome'],
+      registers,
+    });
     new Gauge({
       name: 'billing_db_pool_connections',
       help: 'Database pool connections by state (in_use, idle)',
@@ -116,6 +134,14 @@ export class Metrics {
         this.set(sql.poolUsage().waiting);
       },
     });
+  }
+
+  /** Records a group-commit batch: its size and what became of its keys. */
+  observeBatch(size: number, keys: Record<BatchKeyOutcome, number>): void {
+    this.batchSize.observe(size);
+    for (const [outcome, count] of Object.entries(keys)) {
+      if (count > 0) this.batchKeys.inc({ outcome }, count);
+    }
   }
 
   /** Records a finished request. */
