@@ -139,7 +139,10 @@ export class DebitBatcher {
 
   private async settle(batch: Waiting[]): Promise<void> {
     if (batch.length === 1) {
-      await this.alone(batch);
+      // A keyed charge alone takes the single path outside the in-flight slot: its wait for a key
+      // held elsewhere must not hold back the charges that arrive meanwhile.
+      if (batch[0].keyed !== undefined) void this.alone(batch);
+      else await this.alone(batch);
       return;
     }
     let settled: Settled;

@@ -147,6 +147,8 @@ it('keeps the bank consistent under process kills, terminated backends and datab
       ...(await check(admin, work.ops, new Map(users.map((u) => [u, 0])))),
     ];
 
+    // What the group commit carried (counters since each process's last start).
+    const groupCommit = await Promise.all(services.map((s) => groupCommitOf(s.port)));
     const counts = (kind?: string) => {
       const ops = work.ops.filter((o) => kind === undefined || o.kind === kind);
       return {
@@ -171,6 +173,7 @@ it('keeps the bank consistent under process kills, terminated backends and datab
       unsettled_after_retries: unsettled,
       max_latency_ms: work.stats.maxLatencyMs,
       faults: Object.fromEntries(faults),
+      group_commit: groupCommit,
       service_crashes: services.flatMap((s) => s.crashes).length,
       violations: violations.length,
     };
@@ -198,3 +201,26 @@ it('keeps the bank consistent under process kills, terminated backends and datab
     if (!kept) await rm(root, { recursive: true, force: true });
   }
 });
+
+/** Batches, the charges they carried and their keys' outcomes, from a process's /metrics. */
+async function groupCommitOf(port: number): Promise<Record<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const value = (pattern: RegExp) =>
+    text
+      .split('\n')
+      .filter((line) => pattern.test(line))
+      .reduce((sum, line) => sum + Number(line.split(' ').pop()), 0);
+  const batches = value(/^billing_charge_batch_size_count /);
+  const charges = value(/^billing_charge_batch_size_sum /);
+  const keys = (outcome: string) =>
+    value(new RegExp(`^billing_charge_batch_keys_total\\{outcome="${outcome}"\\} `));
+  return {
+    batches,
+    charges_in_batches: charges,
+    mean_batch_size: batches === 0 ? 0 : Math.round((charges / batches) * 10) / 10,
+    keys_claimed_in_batches: keys('claimed'),
+    keys_taken: keys('taken'),
+    keys_in_flight_elsewhere: keys('in_flight'),
+    keys_repeated_in_a_batch: keys('repeated'),
+  };
+}
