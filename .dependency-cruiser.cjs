@@ -4,7 +4,7 @@
  * feature; common/ (domain errors, shared DTO fields) depends on no other folder of src/ but
  * config/; nothing in src/ reaches into bench/ or test/; no cycles.
  */
-const FEATURES = 'balance|charges|reservations|ledger|usage|health';
+const FEATURES = 'balance|charges|grants|reservations|ledger|usage|health';
 const INFRASTRUCTURE = 'common|config|database|http|idempotency|lifecycle|metrics';
 
 /** What a feature exports on purpose to other features, beside its module and dto/: each file
@@ -12,6 +12,7 @@ const INFRASTRUCTURE = 'common|config|database|http|idempotency|lifecycle|metric
 const SHARED = [
   '^src/reservations/due-holds\\.ts$', // the due-holds CTE: debit (charges) and hold (reservations)
   '^src/usage/usage-rollup\\.ts$', // the monthly rollup CTE: every statement that debits
+  '^src/grants/grant-sql\\.ts$', // grant expiry and draws: every statement that takes tokens
 ];
 
 module.exports = {

@@ -19,9 +19,9 @@ export function population(users: number, bigHistory: number): BenchPopulation {
 const BALANCE = 1_000_000_000_000;
 
 /**
- * Accounts with one credit each (balance large enough that no charge is refused), plus two users
- * with long and short histories whose rollup rows match their ledgers: every invariant the bench
- * checks afterwards already holds for the seed.
+ * Accounts with one credit (one grant) each (balance large enough that no charge is refused),
+ * plus two users with long and short histories whose rollup rows match their ledgers: every
+ * invariant the bench checks afterwards already holds for the seed.
  */
 export async function seed(pool: pg.Pool, p: BenchPopulation): Promise<void> {
   await pool.query(
@@ -41,6 +41,13 @@ export async function seed(pool: pg.Pool, p: BenchPopulation): Promise<void> {
   ]) {
     await history(pool, benchUser(index), rows);
   }
+  // Each seeded credit is the user's one non-expiring grant, holding the whole balance.
+  await pool.query(
+    `INSERT INTO grants (user_id, id, seq, amount, remaining, description)
+     SELECT e.user_id, e.id, e.seq, e.amount, a.balance, e.description
+       FROM ledger_entries AS e JOIN accounts AS a ON a.user_id = e.user_id
+      WHERE e.type = 'credit'`,
+  );
   await pool.query('ANALYZE');
 }
 

@@ -6,6 +6,7 @@ import { AuthGuard } from './http/auth/auth.guard.js';
 import { RateLimitGuard } from './http/auth/rate-limit.guard.js';
 import { APP_CONFIG, type AppConfig } from './config/config.js';
 import { DatabaseModule } from './database/database.module.js';
+import { GrantsModule } from './grants/grants.module.js';
 import { HealthModule } from './health/health.module.js';
 import { LifecycleModule } from './lifecycle/lifecycle.module.js';
 import { IdempotencyModule } from './idempotency/idempotency.module.js';
@@ -26,6 +27,7 @@ export class AppModule {
       imports: [
         DatabaseModule.forRoot(config.database),
         BalanceModule,
+        GrantsModule,
         IdempotencyModule,
         ChargesModule,
         ReservationsModule,

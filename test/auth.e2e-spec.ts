@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { Scope } from '../src/config/clients.js';
 import { startTestApp } from './support/app.js';
+import { insertAccounts } from './support/accounts.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { type Client, client } from './support/http.js';
 import { capturedLog } from './support/log-capture.js';
@@ -56,6 +57,13 @@ const ROUTES: RouteCase[] = [
     scope: 'read',
     method: 'GET',
     url: `/billing/balance/${user}`,
+    ok: 200,
+  },
+  {
+    operation: 'GET /billing/grants/{user_id}',
+    scope: 'read',
+    method: 'GET',
+    url: `/billing/grants/${user}`,
     ok: 200,
   },
   {
@@ -145,9 +153,7 @@ describe('who may call what', () => {
       logger: log.logger,
     });
     api = client(app);
-    await db.pool.query('INSERT INTO accounts (user_id, balance, reserved) VALUES ($1, 1000, 20)', [
-      user,
-    ]);
+    await insertAccounts(db.pool, [{ user, balance: 1000, reserved: 20 }]);
     await db.pool.query(
       `INSERT INTO reservations (user_id, id, amount, description, client, expires_at)
        SELECT $1, id, 10, 'auth matrix', 'test', now() + interval '1 hour'

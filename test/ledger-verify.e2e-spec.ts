@@ -34,4 +34,23 @@ describe('ledger verification', () => {
     );
     expect(new Set(violations.map((v) => v.user_id))).toEqual(new Set([drifted, overReserved]));
   });
+
+  it('names the account whose grant remainders disagree with its balance or its next_expiry', async () => {
+    const drifted = await f.funded(40);
+    const late = await f.funded(40);
+    await f.db.pool.query('UPDATE grants SET remaining = remaining - 1 WHERE user_id = $1', [
+      drifted,
+    ]);
+    await f.db.pool.query(
+      `UPDATE grants SET expires_at = now() + interval '1 hour' WHERE user_id = $1`,
+      [late], // a grant that expires, but the account's next_expiry does not say so
+    );
+    const violations = await verifyLedger(f.db.pool);
+    expect(violations).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ user_id: drifted, check: 'balance = sum(grant remainders)' }),
+        expect.objectContaining({ user_id: late, check: expect.stringMatching(/^next_expiry/) }),
+      ]),
+    );
+  });
 });

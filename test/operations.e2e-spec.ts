@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Lifecycle } from '../src/lifecycle/lifecycle.js';
 import { startTestApp } from './support/app.js';
+import { insertAccounts } from './support/accounts.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { type Client, client } from './support/http.js';
 import { capturedLog } from './support/log-capture.js';
@@ -194,7 +195,7 @@ describe('the database going away', () => {
       env: { HEALTH_READY_TIMEOUT_MS: '500' },
     });
     api = client(app);
-    await db.pool.query('INSERT INTO accounts (user_id, balance) VALUES ($1, 100)', [user]);
+    await insertAccounts(db.pool, [{ user, balance: 100 }]);
   });
 
   afterAll(async () => {

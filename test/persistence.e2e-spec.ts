@@ -70,6 +70,7 @@ describe('persistence across a restart (embedded PostgreSQL on disk)', () => {
         balance: 75,
         reserved: 0,
         available: 75,
+        next_expiry: null,
       });
       expect((await second.api.get<unknown[]>(`/billing/transactions/${user}`)).body).toHaveLength(
         2,

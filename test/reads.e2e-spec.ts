@@ -37,7 +37,13 @@ describe('balance, transactions and monthly usage', () => {
       await move('charge', user, 120);
       const answer = await f.api.get(`/billing/balance/${user}`);
       expect(answer.status).toBe(200);
-      expect(answer.body).toEqual({ user_id: user, balance: 380, reserved: 0, available: 380 });
+      expect(answer.body).toEqual({
+        user_id: user,
+        balance: 380,
+        reserved: 0,
+        available: 380,
+        next_expiry: null,
+      });
     });
 
     it('answers 404 ACCOUNT_NOT_FOUND for an unknown user', async () => {
@@ -50,7 +56,13 @@ describe('balance, transactions and monthly usage', () => {
       const user = randomUUID();
       await move('credit', user, 1);
       const answer = await f.api.get(`/billing/balance/${user.toUpperCase()}`);
-      expect(answer.body).toEqual({ user_id: user, balance: 1, reserved: 0, available: 1 });
+      expect(answer.body).toEqual({
+        user_id: user,
+        balance: 1,
+        reserved: 0,
+        available: 1,
+        next_expiry: null,
+      });
     });
   });
 
@@ -76,8 +88,17 @@ describe('balance, transactions and monthly usage', () => {
         description: 'consultation 2',
         reference: null,
         created_at: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/),
+        grant_id: null,
+        expires_at: null,
+        priority: null,
       });
-      expect(answer.body[2]).toMatchObject({ amount: 100, type: 'credit', balance_after: 100 });
+      expect(answer.body[2]).toMatchObject({
+        amount: 100,
+        type: 'credit',
+        balance_after: 100,
+        expires_at: null,
+        priority: 50,
+      });
     });
 
     it('has amounts that sum to the balance, and balance_after chained row by row', async () => {

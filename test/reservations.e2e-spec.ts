@@ -57,6 +57,7 @@ describe('reservations: hold → capture | release | expiry', () => {
       balance: 100,
       reserved: 30,
       available: 70,
+      next_expiry: null,
     });
     const read = await f.api.get(`/billing/reservations/${answer.body.id as string}`);
     expect(read.body).toEqual(answer.body);

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { alive } from '../src/database/embedded-postgres.js';
+import { insertAccounts } from './support/accounts.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { freePort } from './support/free-port.js';
 
@@ -127,9 +128,9 @@ describe('graceful shutdown of the built service under load', () => {
   it('serves through the delay with readiness 503, drains in-flight work, loses nothing, exits 0', async () => {
     const loadUser = randomUUID();
     const slowUser = randomUUID();
-    await db.pool.query('INSERT INTO accounts (user_id, balance) VALUES ($1, 1000000), ($2, 10)', [
-      loadUser,
-      slowUser,
+    await insertAccounts(db.pool, [
+      { user: loadUser, balance: 1000000 },
+      { user: slowUser, balance: 10 },
     ]);
     service = await start();
     const exited = new Promise<{ code: number | null; at: number }>((resolve) =>

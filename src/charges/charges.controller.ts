@@ -15,7 +15,7 @@ import type { MoneyMovement } from './charges.repository.js';
 import { ChargesService, decideCharge, type MoneyMovementResult } from './charges.service.js';
 import type { KeyedDebit } from './debit-batcher.js';
 import { RequiresScope } from '../http/auth/access.js';
-import { MoneyMovementDto, MoneyMovementResultDto } from './dto/money-movement.dto.js';
+import { CreditDto, MoneyMovementDto, MoneyMovementResultDto } from './dto/money-movement.dto.js';
 
 function toResult(result: MoneyMovementResult) {
   const dto: MoneyMovementResultDto = {
@@ -87,13 +87,17 @@ export class ChargesController {
     summary: 'Credit tokens to a user (internal: top-up, grant, adjustment)',
     description:
       'Adds `amount` tokens and appends a credit to the ledger; creates the account on first ' +
-      'credit. Refused with 422 BALANCE_LIMIT if the balance would pass 2^53-1.',
+      'credit. Every credit is a grant named by its `transaction_id`: with `expires_at` its ' +
+      'unused remainder stops counting at that instant (database clock); `priority` (0-100, ' +
+      'default 50) orders consumption, lowest first, then soonest expiry, then oldest grant. ' +
+      '400 when `expires_at` is not in the future or more than 10 years ahead; 422 ' +
+      'BALANCE_LIMIT if the balance would pass 2^53-1.',
   })
   @ApiIdempotencyKey()
   @ApiOkResponse({ type: MoneyMovementResultDto, headers: REPLAY_HEADERS })
   @ApiProblems(400, 409, 413, 415, 422, 503)
   async credit(
-    @Body() body: MoneyMovementDto,
+    @Body() body: CreditDto,
     @Idempotent() request: IdempotentRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {
@@ -101,7 +105,12 @@ export class ChargesController {
     const answer = await this.idempotency.perform(
       request,
       movement.userId,
-      (db) => this.charges.credit(movement, db),
+      (db) =>
+        this.charges.credit(
+          movement,
+          { expiresAt: body.expires_at ?? null, priority: body.priority ?? 50 },
+          db,
+        ),
       toResult,
     );
     sendAnswer(reply, answer);

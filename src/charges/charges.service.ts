@@ -1,7 +1,17 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { messages, PaymentRefusedError, UnprocessableError } from '../common/errors.js';
+import {
+  InvalidInputError,
+  messages,
+  PaymentRefusedError,
+  UnprocessableError,
+} from '../common/errors.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
-import { ChargesRepository, type DebitOutcome, type MoneyMovement } from './charges.repository.js';
+import {
+  ChargesRepository,
+  type DebitOutcome,
+  type GrantTerms,
+  type MoneyMovement,
+} from './charges.repository.js';
 import type { Queryable } from '../database/sql.js';
 import type { Answer } from '../idempotency/answer.js';
 import { DebitBatcher, type KeyedDebit } from './debit-batcher.js';
@@ -57,9 +67,13 @@ export class ChargesService {
       : this.batcher.debitKeyedAlone(movement, keyed);
   }
 
-  /** Credits the account, creating it on first credit. */
-  async credit(movement: MoneyMovement, db?: Queryable): Promise<MoneyMovementResult> {
-    const outcome = await this.charges.credit(movement, db);
+  /** Credits the account as a grant, creating the account on first credit. */
+  async credit(
+    movement: MoneyMovement,
+    terms: GrantTerms,
+    db?: Queryable,
+  ): Promise<MoneyMovementResult> {
+    const outcome = await this.charges.credit(movement, terms, db);
     switch (outcome.result) {
       case 'credited':
         return { transactionId: outcome.transactionId, balance: outcome.balance };
@@ -68,6 +82,10 @@ export class ChargesService {
           'BALANCE_LIMIT',
           `Crediting ${movement.amount} tokens would take the balance past ${Number.MAX_SAFE_INTEGER}.`,
         );
+      case 'invalid_expiry': {
+        const message = 'expires_at must lie in the future and at most 10 years ahead';
+        throw new InvalidInputError(message, [{ field: 'expires_at', message }]);
+      }
     }
   }
 }

@@ -155,19 +155,17 @@ export class DebitBatcher {
       for (const waiting of batch) waiting.reject(error);
       return;
     }
+    // Deferred and stale charges go back to the head of the queue for the next batch, whose
+    // statement takes a new snapshot.
     const deferred: Waiting[] = [];
-    const single: Waiting[] = [];
     settled.outcomes.forEach((outcome, i) => {
       const waiting = settled.sent[i];
-      if (outcome.result === 'deferred') deferred.push(waiting);
-      else if (outcome.result === 'single') single.push(waiting);
+      if (outcome.result === 'deferred' || outcome.result === 'stale') deferred.push(waiting);
       else waiting.resolve(settled.answers.get(waiting) ?? outcome);
     });
     // Taken keys are answered as before, by the single path (a replay, 422, or a wait for the
     // transaction holding the key), outside the batch so that a wait never stalls its neighbours.
     for (const waiting of settled.leftOut) void this.alone([waiting]);
-    // Still in flight: later charges of these users wait behind them (per-user order is kept).
-    await this.alone(single);
     this.queue.unshift(...deferred);
   }
 
@@ -225,7 +223,7 @@ export class DebitBatcher {
     outcomes.forEach((outcome, i) => {
       const { keyed } = sent[i];
       if (keyed === undefined) return;
-      if (outcome.result === 'deferred' || outcome.result === 'single') {
+      if (outcome.result === 'deferred' || outcome.result === 'stale') {
         keys.push({ scope: keyed.claim, answer: undefined });
         return;
       }

@@ -156,3 +156,26 @@ export class Sql implements Queryable {
     }
   }
 }
+
+/**
+ * Runs a statement that answers "stale" when it waited for an account row lock and its snapshot
+ * is older than the row it locked (see src/grants/grant-sql.ts): once more inside a transaction,
+ * where its first run takes the lock and keeps it, so the next run's snapshot is current.
+ */
+export async function untilCurrent<T>(
+  sql: Sql,
+  db: Queryable,
+  run: (target: Queryable) => Promise<T>,
+  stale: (outcome: T) => boolean,
+): Promise<T> {
+  const first = await run(db);
+  if (!stale(first)) return first;
+  const underLock = async (tx: Queryable): Promise<T> => {
+    for (let attempt = 0; attempt < 2; attempt += 1) {
+      const outcome = await run(tx);
+      if (!stale(outcome)) return outcome;
+    }
+    throw new Error('a statement stayed stale under its own row lock');
+  };
+  return db.transactional ? underLock(db) : sql.transaction(underLock);
+}

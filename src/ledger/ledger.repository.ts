@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Sql, type Statement } from '../database/sql.js';
 
-export type EntryType = 'debit' | 'credit';
+export type EntryType = 'debit' | 'credit' | 'expiry';
 
 /**
  * A row of `ledger_entries` (the schema is the migrations'): append-only, a trigger refuses UPDATE
@@ -18,6 +18,11 @@ export interface LedgerRow {
   description: string;
   reference: string | null;
   created_at: Date;
+  /** An expiry: the grant whose remainder expired. */
+  grant_id: string | null;
+  /** A credit (a grant): when its remainder expires (null: never), and its priority. */
+  expires_at: Date | null;
+  priority: number | null;
 }
 
 /** Which of a user's entries to read; every bound optional. */
@@ -37,14 +42,16 @@ export interface HistoryFilter {
  * costs the same as the first one: no OFFSET, no COUNT. `LIMIT NULL` reads everything.
  */
 const HISTORY_TEXT = `
-  SELECT seq, id, user_id, type, amount, balance_after, description, reference, created_at
-    FROM ledger_entries
-   WHERE user_id = $1
-     AND seq < coalesce($2::bigint, 9223372036854775807)
-     AND ($3::timestamptz IS NULL OR created_at >= $3::timestamptz)
-     AND ($4::timestamptz IS NULL OR created_at < $4::timestamptz)
-     AND ($5::text IS NULL OR type = $5::text)
-   ORDER BY seq DESC
+  SELECT e.seq, e.id, e.user_id, e.type, e.amount, e.balance_after, e.description, e.reference,
+         e.created_at, e.grant_id, nullif(g.expires_at, 'infinity') AS expires_at, g.priority
+    FROM ledger_entries AS e
+    LEFT JOIN grants AS g ON e.type = 'credit' AND g.user_id = e.user_id AND g.id = e.id
+   WHERE e.user_id = $1
+     AND e.seq < coalesce($2::bigint, 9223372036854775807)
+     AND ($3::timestamptz IS NULL OR e.created_at >= $3::timestamptz)
+     AND ($4::timestamptz IS NULL OR e.created_at < $4::timestamptz)
+     AND ($5::text IS NULL OR e.type = $5::text)
+   ORDER BY e.seq DESC
    LIMIT $6::int`;
 
 /** Exported on purpose: bench/ measures the service's own statement, so it cannot drift. */

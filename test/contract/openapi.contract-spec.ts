@@ -215,6 +215,26 @@ const bodyCases: Record<string, Omit<Case, 'operationId'>[]> = {
       code: 'BALANCE_LIMIT',
     },
     ...keyCases('a credit', '', movement(seeded, 7), { body: movement(seeded, 8) }, seeded, 200),
+    {
+      name: 'credits an expiring grant with a priority',
+      path: '',
+      body: { ...movement(seeded, 20), expires_at: '2030-01-01T00:00:00+02:00', priority: 10 },
+      expect: [200],
+    },
+    {
+      name: 'refuses an expires_at in the past',
+      path: '',
+      body: { ...movement(seeded, 20), expires_at: '2020-01-01T00:00:00Z' },
+      expect: [400],
+      code: 'VALIDATION_FAILED',
+    },
+    {
+      name: 'refuses a priority over 100',
+      path: '',
+      body: { ...movement(seeded, 20), priority: 101 },
+      outside: true,
+      expect: [400],
+    },
   ],
   charge: [
     { name: 'debits a user', path: '', body: movement(seeded, 30), expect: [200] },
@@ -442,6 +462,33 @@ const bodyCases: Record<string, Omit<Case, 'operationId'>[]> = {
 
 /** Cases of operations without a body, beyond the generated ones. */
 const moreCases: Record<string, Omit<Case, 'operationId'>[]> = {
+  balance: [
+    {
+      name: 'answers next_expiry null for a user without an expiring grant',
+      path: `/billing/balance/${holder}`,
+      expect: [200],
+    },
+  ],
+  grants: [
+    {
+      name: 'answers one page with a Link to the next',
+      path: `/billing/grants/${seeded}?limit=1`,
+      expect: [200],
+    },
+    {
+      name: 'refuses a cursor it did not give',
+      path: `/billing/grants/${seeded}?cursor=bogus`,
+      expect: [400],
+      code: 'VALIDATION_FAILED',
+    },
+  ],
+  history: [
+    {
+      name: 'answers the expiry entries only',
+      path: `/billing/transactions/${seeded}?type=expiry&limit=10`,
+      expect: [200],
+    },
+  ],
   find: [
     {
       name: 'refuses an unknown reservation',
@@ -685,6 +732,13 @@ describe('the OpenAPI document is the contract (Prism validation proxy)', () => 
       body: JSON.stringify(movement(seeded, 1000)),
     });
     expect(seed.status).toBe(200);
+    // An expiring grant, so that the balance's next_expiry is an object (null for `holder`).
+    const expiring = await fetch(`${service.url}/billing/credit-tokens`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...full.headers },
+      body: JSON.stringify({ ...movement(seeded, 100), expires_at: '2030-06-01T00:00:00Z' }),
+    });
+    expect(expiring.status).toBe(200);
     await makeReservations();
 
     folder = await mkdtemp(path.join(os.tmpdir(), 'billing-contract-'));

@@ -4,7 +4,7 @@ import type pg from 'pg';
 export async function ledgerEntries(
   pool: pg.Pool,
   userId: string,
-  type?: 'debit' | 'credit',
+  type?: 'debit' | 'credit' | 'expiry',
 ): Promise<number> {
   const { rows } = await pool.query<{ n: string }>(
     'SELECT count(*) AS n FROM ledger_entries WHERE user_id = $1 AND ($2::text IS NULL OR type = $2)',
@@ -21,6 +21,9 @@ export async function moneyTables(pool: pg.Pool): Promise<Record<string, string>
             (SELECT count(*) FROM ledger_entries) AS entries,
             (SELECT coalesce(sum(balance), 0) FROM accounts) AS balances,
             (SELECT count(*) FROM reservations) AS holds,
+            (SELECT count(*) FROM grants) AS grants,
+            (SELECT coalesce(sum(remaining), 0) FROM grants) AS remainders,
+            (SELECT count(*) FROM debit_draws) AS draws,
             (SELECT count(*) FROM monthly_usage) AS usage`,
   );
   return rows[0];

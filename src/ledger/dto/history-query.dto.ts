@@ -57,8 +57,11 @@ export class HistoryQueryDto {
   @IsISO8601({ strict: true }, { message: INSTANT_MESSAGE })
   to?: string;
 
-  @ApiPropertyOptional({ enum: ['debit', 'credit'], description: 'Only entries of this type.' })
+  @ApiPropertyOptional({
+    enum: ['debit', 'credit', 'expiry'],
+    description: 'Only entries of this type.',
+  })
   @IsOptional()
-  @IsIn(['debit', 'credit'])
-  type?: 'debit' | 'credit';
+  @IsIn(['debit', 'credit', 'expiry'])
+  type?: 'debit' | 'credit' | 'expiry';
 }

@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import type { LedgerRow } from '../ledger.repository.js';
+import type { EntryType, LedgerRow } from '../ledger.repository.js';
 
 export class TransactionDto {
   @ApiProperty({ format: 'uuid' })
@@ -12,8 +12,9 @@ export class TransactionDto {
   @ApiProperty({ type: 'integer', example: -120 })
   amount!: number;
 
-  @ApiProperty({ enum: ['debit', 'credit'] })
-  type!: 'debit' | 'credit';
+  /** `expiry`: the unused remainder of a grant that expired (negative; `grant_id` names it). */
+  @ApiProperty({ enum: ['debit', 'credit', 'expiry'] })
+  type!: EntryType;
 
   /** The balance right after this entry. */
   @ApiProperty({ type: 'integer', minimum: 0, example: 880 })
@@ -28,6 +29,18 @@ export class TransactionDto {
   /** ISO 8601, UTC. */
   @ApiProperty({ format: 'date-time' })
   created_at!: string;
+
+  /** On an expiry: the grant (its credit's transaction id) whose remainder expired; else null. */
+  @ApiProperty({ type: 'string', format: 'uuid', nullable: true, example: null })
+  grant_id!: string | null;
+
+  /** On a credit: when the grant's remainder expires (null: never, and on other entries). */
+  @ApiProperty({ type: 'string', format: 'date-time', nullable: true, example: null })
+  expires_at!: string | null;
+
+  /** On a credit: the grant's consumption priority (lower first); null on other entries. */
+  @ApiProperty({ type: 'integer', minimum: 0, maximum: 100, nullable: true, example: null })
+  priority!: number | null;
 }
 
 export function toTransactionDto(row: LedgerRow): TransactionDto {
@@ -40,5 +53,8 @@ export function toTransactionDto(row: LedgerRow): TransactionDto {
     description: row.description,
     reference: row.reference,
     created_at: row.created_at.toISOString(),
+    grant_id: row.grant_id,
+    expires_at: row.expires_at?.toISOString() ?? null,
+    priority: row.priority,
   };
 }
